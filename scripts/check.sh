@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Every check CI runs, in order: formatting, lints, rustdoc, the workspace tests, and the
+# compatibility tests against a third-party RocketMQ client (compat/, its own workspace because
+# that client takes minutes to build). Set FERROMQ_SKIP_COMPAT=1 to skip the last step locally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n== %s\n' "$*"; }
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo not found: install Rust (https://rustup.rs) first" >&2
+    exit 1
+fi
+for component in rustfmt clippy; do
+    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+        rustup component add "$component"
+    fi
+done
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+if [ -d compat ]; then cargo fmt --manifest-path compat/Cargo.toml -- --check; fi
+
+step "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo doc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+step "cargo test --workspace"
+cargo test --workspace
+
+if [ -d compat ] && [ "${FERROMQ_SKIP_COMPAT:-0}" != 1 ]; then
+    step "compatibility tests (rocketmq-client-rust)"
+    cargo test --manifest-path compat/Cargo.toml --release
+fi
+step "all checks passed"
