@@ -14,6 +14,7 @@
 //! | [`code`] | request, response and language codes pinned to RocketMQ's numbers |
 //! | [`header`] | typed headers (`CommandHeader`) |
 //! | [`error`] | the crate's [`Error`]; decoders never panic on input bytes |
+//! | [`util`] | `key=value` config files, the clock |
 //!
 //! The wire format is documented in `docs/wire-protocol.md`, which links the reference in
 //! `shared/docs/rocketmq-wire-reference.md`.
@@ -28,6 +29,7 @@ pub mod ext_fields;
 pub mod frame;
 pub mod header;
 pub mod serialize;
+pub mod util;
 
 pub use code::{LanguageCode, RequestCode, ResponseCode};
 pub use command::{RemotingCommand, SerializeType};
