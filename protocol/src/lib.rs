@@ -13,7 +13,7 @@
 //! | [`ext_fields`] | the string map carrying typed header fields, Java-style typed getters |
 //! | [`code`] | request, response and language codes pinned to RocketMQ's numbers |
 //! | [`header`] | typed headers (`CommandHeader`) |
-//! | [`message`] | stored message record (owned and zero-copy views), properties, sysflag, batch body, message ids, tag hashing |
+//! | [`message`] | stored records (owned and zero-copy view), properties, sysflag, batch body, ids, tags |
 //! | [`error`] | the crate's [`Error`]; decoders never panic on input bytes |
 //!
 //! The wire format is documented in `docs/wire-protocol.md`, which links the reference in

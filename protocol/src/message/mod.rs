@@ -22,12 +22,12 @@ pub mod tags;
 
 use bytes::Bytes;
 
-pub use batch::{decode_batch, encode_batch, encode_message_batch, BatchItem};
+pub use batch::{decode_batch, encode_batch, encode_batch_item, encode_message_batch, BatchItem};
 pub use msg_id::{decode_offset_msg_id, offset_msg_id, uniq_id_time_hint, UniqIdGenerator};
 pub use properties::{find_property, keys, Properties};
 pub use record::{
-    body_crc, decode_records, encode_blank, encode_record, MessageExt, MessageVersion,
-    RecordParts, RecordRead, BLANK_MAGIC, MAGIC_V1, MAGIC_V2,
+    body_crc, decode_records, encode_blank, encode_record, MessageExt, MessageVersion, RecordParts,
+    RecordRead, BLANK_MAGIC, MAGIC_V1, MAGIC_V2,
 };
 pub use record_view::{patch_append_fields, RecordView, ViewRead};
 pub use tags::{java_hash_code, parse_sub_expression, tags_code, TagFilter};

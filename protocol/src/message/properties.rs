@@ -144,14 +144,53 @@ pub mod keys {
     /// Keys reserved for the system: Java's `MessageConst.STRING_HASH_SET`, which
     /// `Message.putUserProperty` refuses.
     pub const SYSTEM_KEYS: &[&str] = &[
-        TRACE_ON, MSG_REGION, KEYS, TAGS, WAIT, DELAY, RETRY_TOPIC, REAL_TOPIC, REAL_QID,
-        TRAN_MSG, PGROUP, MIN_OFFSET, MAX_OFFSET, BUYER_ID, ORIGIN_MESSAGE_ID, TRANSFER_FLAG,
-        CORRECTION_FLAG, MQ2_FLAG, RECONSUME_TIME, UNIQ_KEY, MAX_RECONSUME_TIMES,
-        CONSUME_START_TIME, POP_CK, POP_CK_OFFSET, FIRST_POP_TIME, TRAN_PREPARED_QUEUE_OFFSET,
-        DUP_INFO, EXTEND_UNIQ_INFO, INSTANCE_ID, CORRELATION_ID, REPLY_TO_CLIENT, TTL,
-        ARRIVE_TIME, PUSH_REPLY_TIME, CLUSTER, MSG_TYPE, INNER_MULTI_QUEUE_OFFSET,
-        TIMER_DELAY_SEC, TIMER_DELIVER_MS, TIMER_ENQUEUE_MS, TIMER_DEQUEUE_MS, TIMER_ROLL_TIMES,
-        TIMER_OUT_MS, TIMER_DEL_UNIQKEY, TIMER_DELAY_LEVEL, BORN_HOST, BORN_TIMESTAMP,
+        TRACE_ON,
+        MSG_REGION,
+        KEYS,
+        TAGS,
+        WAIT,
+        DELAY,
+        RETRY_TOPIC,
+        REAL_TOPIC,
+        REAL_QID,
+        TRAN_MSG,
+        PGROUP,
+        MIN_OFFSET,
+        MAX_OFFSET,
+        BUYER_ID,
+        ORIGIN_MESSAGE_ID,
+        TRANSFER_FLAG,
+        CORRECTION_FLAG,
+        MQ2_FLAG,
+        RECONSUME_TIME,
+        UNIQ_KEY,
+        MAX_RECONSUME_TIMES,
+        CONSUME_START_TIME,
+        POP_CK,
+        POP_CK_OFFSET,
+        FIRST_POP_TIME,
+        TRAN_PREPARED_QUEUE_OFFSET,
+        DUP_INFO,
+        EXTEND_UNIQ_INFO,
+        INSTANCE_ID,
+        CORRELATION_ID,
+        REPLY_TO_CLIENT,
+        TTL,
+        ARRIVE_TIME,
+        PUSH_REPLY_TIME,
+        CLUSTER,
+        MSG_TYPE,
+        INNER_MULTI_QUEUE_OFFSET,
+        TIMER_DELAY_SEC,
+        TIMER_DELIVER_MS,
+        TIMER_ENQUEUE_MS,
+        TIMER_DEQUEUE_MS,
+        TIMER_ROLL_TIMES,
+        TIMER_OUT_MS,
+        TIMER_DEL_UNIQKEY,
+        TIMER_DELAY_LEVEL,
+        BORN_HOST,
+        BORN_TIMESTAMP,
     ];
 
     /// Whether `key` is reserved for the system (see [`SYSTEM_KEYS`]).
@@ -163,22 +202,26 @@ pub mod keys {
 /// Iterates the key/value pairs of a raw properties string without allocating, in order,
 /// duplicates included. Segments that Java's parser would drop are skipped.
 pub fn iter_raw(raw: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    raw.split(|&b| b == PROPERTY_SEPARATOR).filter_map(|segment| {
-        let sep = segment.iter().position(|&b| b == NAME_VALUE_SEPARATOR)?;
-        // Java keeps a segment only if its first 0x01 is neither first nor last (so both key
-        // and value are non-empty); this also implies the segment is at least 3 bytes long.
-        if sep == 0 || sep + 1 >= segment.len() {
-            return None;
-        }
-        Some((&segment[..sep], &segment[sep + 1..]))
-    })
+    raw.split(|&b| b == PROPERTY_SEPARATOR)
+        .filter_map(|segment| {
+            let sep = segment.iter().position(|&b| b == NAME_VALUE_SEPARATOR)?;
+            // Java keeps a segment only if its first 0x01 is neither first nor last (so both key
+            // and value are non-empty); this also implies the segment is at least 3 bytes long.
+            if sep == 0 || sep + 1 >= segment.len() {
+                return None;
+            }
+            Some((&segment[..sep], &segment[sep + 1..]))
+        })
 }
 
 /// The value of `key` in a raw properties string, without allocating; the last occurrence
 /// wins, as in Java's parser.
 pub fn find_property<'a>(raw: &'a [u8], key: &str) -> Option<&'a [u8]> {
     let key = key.as_bytes();
-    iter_raw(raw).filter(|(k, _)| *k == key).last().map(|(_, v)| v)
+    iter_raw(raw)
+        .filter(|(k, _)| *k == key)
+        .last()
+        .map(|(_, v)| v)
 }
 
 /// An ordered property map. Insertion order is kept so that encoding is deterministic;

@@ -11,7 +11,7 @@
 //! ```
 //! Hosts are IPv6 (16-byte address + i32 port) when the sysflag bits `BORNHOST_V6` /
 //! `STOREHOST_V6` are set. The borrowed, allocation-free parser is
-//! [`RecordView`](super::record_view::RecordView); [`MessageExt::decode`] builds on it.
+//! [`RecordView`]; [`MessageExt::decode`] builds on it.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -297,6 +297,8 @@ pub struct MessageExt {
 
 /// What [`MessageExt::decode`] found at the front of a buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// The message is moved out right away; boxing it would cost an allocation per record.
+#[allow(clippy::large_enum_variant)]
 pub enum RecordRead {
     /// A message record and the bytes it occupies.
     Message(MessageExt, usize),
@@ -482,7 +484,10 @@ mod tests {
         assert_eq!(BLANK_MAGIC, -875286124);
         assert_eq!(fixed_len(0, MessageVersion::V1), 91);
         assert_eq!(fixed_len(BORNHOST_V6, MessageVersion::V1), 103);
-        assert_eq!(fixed_len(BORNHOST_V6 | STOREHOST_V6, MessageVersion::V2), 116);
+        assert_eq!(
+            fixed_len(BORNHOST_V6 | STOREHOST_V6, MessageVersion::V2),
+            116
+        );
     }
 
     #[test]

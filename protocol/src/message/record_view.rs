@@ -9,8 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use super::msg_id::offset_msg_id;
 use super::properties::{find_property, keys};
 use super::record::{
-    body_crc, fixed_len, host_len, MessageVersion, BLANK_MAGIC, BLANK_RECORD_BYTES,
-    BORN_HOST_POS, COMMIT_LOG_OFFSET_POS, QUEUE_OFFSET_POS, SYS_FLAG_POS,
+    body_crc, fixed_len, host_len, MessageVersion, BLANK_MAGIC, BLANK_RECORD_BYTES, BORN_HOST_POS,
+    COMMIT_LOG_OFFSET_POS, QUEUE_OFFSET_POS, SYS_FLAG_POS,
 };
 use super::sysflag::{BORNHOST_V6, STOREHOST_V6};
 use super::tags::tags_code_utf8;
@@ -142,16 +142,26 @@ fn read_i32_at(buf: &[u8], pos: usize) -> Option<i32> {
     Some(i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
 
-/// Checks TOTALSIZE and MAGIC at the front of `buf`: `Ok(Err(read))` for blank/incomplete,
-/// `Ok(Ok((total, version)))` for a message record whose bytes are all in `buf`.
-fn check_prefix(buf: &[u8]) -> Result<std::result::Result<(usize, MessageVersion), ViewRead<'_>>> {
+/// Outcome of [`check_prefix`].
+enum Prefix {
+    /// A message record of this many bytes, all present in the buffer.
+    Record(usize, MessageVersion),
+    /// Nothing more to parse: a blank record or an incomplete buffer.
+    Done(ViewRead<'static>),
+}
+
+/// Checks TOTALSIZE and MAGIC at the front of `buf`.
+fn check_prefix(buf: &[u8]) -> Result<Prefix> {
     let (Some(total), Some(magic)) = (read_i32_at(buf, 0), read_i32_at(buf, 4)) else {
-        return Ok(Err(ViewRead::Incomplete));
+        return Ok(Prefix::Done(ViewRead::Incomplete));
     };
     if magic == BLANK_MAGIC {
         return match usize::try_from(total) {
-            Ok(len) if len >= BLANK_RECORD_BYTES => Ok(Err(ViewRead::Blank(len))),
-            _ => Err(Error::malformed(WHAT, format!("blank record of {total} bytes"))),
+            Ok(len) if len >= BLANK_RECORD_BYTES => Ok(Prefix::Done(ViewRead::Blank(len))),
+            _ => Err(Error::malformed(
+                WHAT,
+                format!("blank record of {total} bytes"),
+            )),
         };
     }
     let version = MessageVersion::from_magic(magic)
@@ -167,17 +177,17 @@ fn check_prefix(buf: &[u8]) -> Result<std::result::Result<(usize, MessageVersion
         }
     };
     if buf.len() < total {
-        return Ok(Err(ViewRead::Incomplete));
+        return Ok(Prefix::Done(ViewRead::Incomplete));
     }
-    Ok(Ok((total, version)))
+    Ok(Prefix::Record(total, version))
 }
 
 impl<'a> RecordView<'a> {
     /// Parses the record at the front of `buf` without allocating.
     pub fn parse(buf: &'a [u8]) -> Result<ViewRead<'a>> {
         let (total, version) = match check_prefix(buf)? {
-            Ok(found) => found,
-            Err(read) => return Ok(read),
+            Prefix::Record(total, version) => (total, version),
+            Prefix::Done(read) => return Ok(read),
         };
         let mut r = Reader {
             buf: &buf[..total],
@@ -198,6 +208,7 @@ impl<'a> RecordView<'a> {
         let body_len = r.i32()?;
         let body = r.sized(i64::from(body_len), "body")?;
         let topic_len = match version {
+            // Read unsigned: tolerant of 128..=255 (encoders switch to V2 above 127).
             MessageVersion::V1 => i64::from(r.array::<1>()?[0]),
             MessageVersion::V2 => i64::from(r.i16()?),
         };

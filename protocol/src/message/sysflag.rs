@@ -112,7 +112,10 @@ mod tests {
         let flag = COMPRESSED | TRANSACTION_PREPARED_TYPE | BORNHOST_V6;
         assert_eq!(transaction_value(flag), TRANSACTION_PREPARED_TYPE);
         let committed = reset_transaction_value(flag, TRANSACTION_COMMIT_TYPE);
-        assert_eq!(committed, COMPRESSED | TRANSACTION_COMMIT_TYPE | BORNHOST_V6);
+        assert_eq!(
+            committed,
+            COMPRESSED | TRANSACTION_COMMIT_TYPE | BORNHOST_V6
+        );
         assert_eq!(
             reset_transaction_value(committed, TRANSACTION_NOT_TYPE),
             COMPRESSED | BORNHOST_V6
