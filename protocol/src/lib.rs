@@ -13,6 +13,7 @@
 //! | [`ext_fields`] | the string map carrying typed header fields, Java-style typed getters |
 //! | [`code`] | request, response and language codes pinned to RocketMQ's numbers |
 //! | [`header`] | typed headers (`CommandHeader`) |
+//! | [`message`] | stored records (owned and zero-copy view), properties, sysflag, batch body, ids, tags |
 //! | [`error`] | the crate's [`Error`]; decoders never panic on input bytes |
 //! | [`util`] | `key=value` config files, the clock |
 //!
@@ -28,6 +29,7 @@ pub mod error;
 pub mod ext_fields;
 pub mod frame;
 pub mod header;
+pub mod message;
 pub mod serialize;
 pub mod util;
 
