@@ -13,6 +13,7 @@
 //! | [`ext_fields`] | the string map carrying typed header fields, Java-style typed getters |
 //! | [`code`] | request, response and language codes pinned to RocketMQ's numbers |
 //! | [`header`] | typed headers (`CommandHeader`) |
+//! | [`body`] | JSON bodies in RocketMQ's fastjson dialect (route, heartbeat, registration, stats, store config files) |
 //! | [`error`] | the crate's [`Error`]; decoders never panic on input bytes |
 //!
 //! The wire format is documented in `docs/wire-protocol.md`, which links the reference in
@@ -21,6 +22,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod body;
 pub mod code;
 pub mod command;
 pub mod error;
