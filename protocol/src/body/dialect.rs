@@ -8,9 +8,10 @@
 //!   even when they consist of digits, exactly as fastjson treats a `Map<String, _>`;
 //! * keys of a [`MqMap`](super::MqMap) are written as raw JSON objects in both modes,
 //!   `{{"brokerName":"b","queueId":0,"topic":"T"}:5}`. The map hands the formatter a string key
-//!   made of [`RAW_KEY_MARK`] followed by the object's JSON text; the formatter drops the mark
-//!   and the quotes and un-escapes the text. A string map key that starts with U+0000 is
-//!   therefore reserved (RocketMQ names cannot contain control characters).
+//!   made of [`RAW_KEY_MARK`] followed by the object's JSON text; the formatter collects the
+//!   un-escaped text and writes it without quotes if it is one well-formed JSON object. Any
+//!   other key that starts with U+0000 is written as an ordinary quoted string, so peer-supplied
+//!   map keys can never inject raw JSON.
 //!
 //! Input ([`from_json_slice`]) first runs [`rectify`], a lexer-level pass that turns the
 //! dialect into standard JSON (bare and single-quoted keys get double quotes, object keys become
@@ -90,7 +91,7 @@ enum KeyState {
     Quoted,
     /// Writing an integer key without quotes.
     Bare,
-    /// Writing a raw (`MessageQueue`) key: escapes are written as the characters they stand for.
+    /// Collecting a raw (`MessageQueue`) key: escapes become the characters they stand for.
     Raw,
 }
 
@@ -98,6 +99,8 @@ enum KeyState {
 struct FastjsonFormatter {
     keys: IntKeys,
     state: KeyState,
+    /// The un-escaped text of the raw key being collected (without the mark).
+    raw_key: Vec<u8>,
 }
 
 impl FastjsonFormatter {
@@ -105,7 +108,22 @@ impl FastjsonFormatter {
         FastjsonFormatter {
             keys,
             state: KeyState::Outside,
+            raw_key: Vec::new(),
         }
+    }
+
+    /// Ends a raw key: verbatim if it is one JSON object, else as the quoted original string.
+    fn flush_raw_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        let text = std::mem::take(&mut self.raw_key);
+        let is_object =
+            text.first() == Some(&b'{') && serde_json::from_slice::<IgnoredAny>(&text).is_ok();
+        if is_object {
+            return w.write_all(&text);
+        }
+        let mut original = String::with_capacity(text.len() + 1);
+        original.push(RAW_KEY_MARK);
+        original.push_str(&String::from_utf8_lossy(&text));
+        serde_json::to_writer(w, &original).map_err(io::Error::other)
     }
 
     /// Before a non-integer piece of a key: writes the opening quote if still pending.
@@ -200,7 +218,8 @@ impl Formatter for FastjsonFormatter {
     fn end_string<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         match self.state {
             KeyState::Pending => w.write_all(b"\"\""),
-            KeyState::Bare | KeyState::Raw => Ok(()),
+            KeyState::Bare => Ok(()),
+            KeyState::Raw => self.flush_raw_key(w),
             _ => w.write_all(b"\""),
         }
     }
@@ -210,6 +229,10 @@ impl Formatter for FastjsonFormatter {
         w: &mut W,
         s: &str,
     ) -> io::Result<()> {
+        if self.state == KeyState::Raw {
+            self.raw_key.extend_from_slice(s.as_bytes());
+            return Ok(());
+        }
         self.open_quoted(w)?;
         w.write_all(s.as_bytes())
     }
@@ -224,7 +247,10 @@ impl Formatter for FastjsonFormatter {
                 self.state = KeyState::Raw;
                 Ok(())
             }
-            (KeyState::Raw, e) => w.write_all(&[unescaped_byte(e)]),
+            (KeyState::Raw, e) => {
+                self.raw_key.push(unescaped_byte(e));
+                Ok(())
+            }
             (_, e) => {
                 self.open_quoted(w)?;
                 CompactFormatter.write_char_escape(w, e)
@@ -437,6 +463,17 @@ mod tests {
             to_json_string(&m, IntKeys::Unquoted),
             r#"{{"a":"q\"x","b":1}:7}"#
         );
+    }
+
+    #[test]
+    fn marked_keys_that_are_not_one_object_stay_quoted() {
+        for text in ["\"x\":1,\"y", "{\"a\":1},{", "[1]", "", "{\"a\":"] {
+            let key = format!("{RAW_KEY_MARK}{text}");
+            let m: BTreeMap<String, i32> = [(key.clone(), 7)].into();
+            let out = to_json_string(&m, IntKeys::Unquoted);
+            let back: BTreeMap<String, i32> = serde_json::from_str(&out).expect("standard JSON");
+            assert_eq!(back.keys().next(), Some(&key), "{out}");
+        }
     }
 
     #[test]

@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn ordering_follows_java_compare_to() {
-        let mut v = vec![
+        let mut v = [
             MessageQueue::new("B", "a", 0),
             MessageQueue::new("A", "z", 0),
             MessageQueue::new("A", "a", 2),

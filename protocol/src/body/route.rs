@@ -78,7 +78,7 @@ impl BrokerData {
 pub struct QueueData {
     /// The broker group hosting the queues.
     pub broker_name: String,
-    /// Permission bits ([`perm`](super::perm)).
+    /// Permission bits (see [`perm`]).
     pub perm: i32,
     /// Number of queues consumers read.
     pub read_queue_nums: i32,
