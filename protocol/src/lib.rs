@@ -14,6 +14,7 @@
 //! | [`code`] | request, response and language codes pinned to RocketMQ's numbers |
 //! | [`header`] | typed headers (`CommandHeader`) |
 //! | [`message`] | stored records (owned and zero-copy view), properties, sysflag, batch body, ids, tags |
+//! | [`body`] | JSON bodies in RocketMQ's fastjson dialect (route, heartbeat, registration, stats, store config files) |
 //! | [`error`] | the crate's [`Error`]; decoders never panic on input bytes |
 //! | [`util`] | `key=value` config files, the clock |
 //!
@@ -23,6 +24,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod body;
 pub mod code;
 pub mod command;
 pub mod error;
