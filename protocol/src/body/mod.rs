@@ -96,15 +96,8 @@ pub trait JsonBody: Serialize + DeserializeOwned {
     }
 }
 
-/// Java's `String.hashCode()`: `h = 31*h + c` over the UTF-16 code units, wrapping at 32 bits.
-///
-/// RocketMQ uses it for subscription `codeSet`s and consume-queue tag codes, so it must match
-/// Java bit for bit, including characters outside the BMP (two surrogate code units).
-pub fn java_hash_code(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, unit| {
-        h.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
-}
+/// Java's `String.hashCode()`; the one implementation lives in [`crate::message::tags`].
+pub use crate::message::tags::java_hash_code;
 
 /// Deserializes `null` as the type's default (Go and C++ clients send `null` for empty sets).
 pub(crate) fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
