@@ -14,12 +14,13 @@
 //! | [`code`] | request, response and language codes pinned to RocketMQ's numbers |
 //! | [`header`] | typed headers (`CommandHeader`) |
 //! | [`error`] | the crate's [`Error`]; decoders never panic on input bytes |
+//! | `remoting` | (feature `net`) the mio event loop: server, client, write queues, sendfile |
 //!
 //! The wire format is documented in `docs/wire-protocol.md`, which links the reference in
 //! `shared/docs/rocketmq-wire-reference.md`.
 
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod code;
 pub mod command;
@@ -28,6 +29,9 @@ pub mod ext_fields;
 pub mod frame;
 pub mod header;
 pub mod serialize;
+
+#[cfg(feature = "net")]
+pub mod remoting;
 
 pub use code::{LanguageCode, RequestCode, ResponseCode};
 pub use command::{RemotingCommand, SerializeType};
