@@ -59,12 +59,13 @@ impl Shared {
             .wrapping_add(1)
     }
 
-    /// Queues a command for the loop; hands it back if the loop is gone.
-    pub(crate) fn send(&self, command: Command) -> Result<(), Command> {
+    /// Queues a command for the loop. If the loop is gone the command is dropped here, which
+    /// completes any callback it carries with [`RemotingError::Shutdown`].
+    pub(crate) fn send(&self, command: Command) -> Result<(), RemotingError> {
         if self.stopped.load(Ordering::Acquire) && !command.allowed_when_stopped() {
-            return Err(command);
+            return Err(RemotingError::Shutdown);
         }
-        self.tx.send(command).map_err(|e| e.0)?;
+        self.tx.send(command).map_err(|_| RemotingError::Shutdown)?;
         self.notify();
         Ok(())
     }
@@ -155,7 +156,7 @@ impl RemotingHandle {
             timeout_ms,
             callback: Some(callback),
         };
-        // On failure the command is dropped here, which reports Shutdown to the callback.
+        // On failure the command was dropped, which reported Shutdown to the callback.
         let _ = self.shared.send(command);
     }
 
@@ -172,9 +173,7 @@ impl RemotingHandle {
             timeout_ms: 0,
             callback: None,
         };
-        self.shared
-            .send(command)
-            .map_err(|_| RemotingError::Shutdown)
+        self.shared.send(command)
     }
 
     /// Sends `cmd` on an existing connection: a deferred response (the caller keeps the
@@ -198,9 +197,7 @@ impl RemotingHandle {
             cmd.flag |= FLAG_ONEWAY;
         }
         let frame = EncodedFrame::encode(&cmd, regions, &mut BytesMut::new())?;
-        self.shared
-            .send(Command::Send { conn, frame })
-            .map_err(|_| RemotingError::Shutdown)
+        self.shared.send(Command::Send { conn, frame })
     }
 
     /// Sends a request on an existing connection (server → client, e.g.

@@ -129,7 +129,10 @@ mod tests {
             write_queue_high_water_bytes: 5,
             ..Default::default()
         };
-        assert!(bad.validate().unwrap_err().contains("write_queue_low_water_bytes"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .contains("write_queue_low_water_bytes"));
         let bad = RemotingConfig {
             tick_interval_ms: 0,
             ..Default::default()

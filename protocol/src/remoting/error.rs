@@ -59,7 +59,10 @@ impl fmt::Display for RemotingError {
             }
             RemotingError::SendFailed { reason } => write!(f, "send failed: {reason}"),
             RemotingError::WouldDeadlock => {
-                write!(f, "invoke_sync called on the event-loop thread would deadlock")
+                write!(
+                    f,
+                    "invoke_sync called on the event-loop thread would deadlock"
+                )
             }
             RemotingError::Shutdown => write!(f, "the remoting event loop is shut down"),
             RemotingError::Protocol(e) => write!(f, "protocol error: {e}"),
@@ -92,7 +95,10 @@ mod tests {
             addr: "127.0.0.1:9876".into(),
             timeout_ms: 3000,
         };
-        assert_eq!(e.to_string(), "no response from 127.0.0.1:9876 within 3000 ms");
+        assert_eq!(
+            e.to_string(),
+            "no response from 127.0.0.1:9876 within 3000 ms"
+        );
         let e = RemotingError::Connect {
             addr: "10.0.0.1:1".into(),
             reason: "refused".into(),

@@ -252,7 +252,10 @@ impl Core {
                     }
                 }
                 TimerKey::Connect(conn) => {
-                    if self.conn(conn).is_some_and(|c| c.state == State::Connecting) {
+                    if self
+                        .conn(conn)
+                        .is_some_and(|c| c.state == State::Connecting)
+                    {
                         self.close(conn, CloseReason::ConnectTimeout);
                     }
                 }

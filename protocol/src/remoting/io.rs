@@ -8,8 +8,8 @@ use std::mem;
 
 use mio::event::Event;
 
-use super::connection::{CloseReason, ConnId, ConnectStatus, Connection, ReadStatus, State};
 use super::connection::WriteOutcome;
+use super::connection::{CloseReason, ConnId, ConnectStatus, Connection, ReadStatus, State};
 use super::error::RemotingError;
 use super::event_loop::Core;
 use super::handler::{Context, Reply, RequestHandler};
@@ -50,9 +50,9 @@ impl Core {
             if let Err(e) = stream.set_nodelay(true) {
                 log::debug!("{peer}: cannot set TCP_NODELAY: {e}");
             }
-            let conn = match self.insert_conn(|id, now_ms| {
-                Connection::accepted(id, stream, peer, index, now_ms)
-            }) {
+            let conn = match self
+                .insert_conn(|id, now_ms| Connection::accepted(id, stream, peer, index, now_ms))
+            {
                 Ok(conn) => conn,
                 Err(e) => {
                     log::warn!("listener {index}: cannot register {peer}: {e}");
@@ -220,11 +220,13 @@ impl Core {
             Ok(()) => {}
             Err(RemotingError::Protocol(e)) => {
                 log::warn!("{conn}: cannot encode the response to code {code}: {e}");
-                let mut error = RemotingCommand::default();
-                error.opaque = opaque;
-                error.serialize_type = serialize_type;
+                let request = RemotingCommand {
+                    opaque,
+                    serialize_type,
+                    ..Default::default()
+                };
                 let error = RemotingCommand::error_response(
-                    &error,
+                    &request,
                     ResponseCode::SYSTEM_ERROR,
                     format!("cannot encode response: {e}"),
                 );

@@ -103,7 +103,11 @@ impl EncodedFrame {
         }
         let head = scratch.split().freeze();
         let body = (!inline).then(|| cmd.body.clone());
-        Ok(EncodedFrame { head, body, regions })
+        Ok(EncodedFrame {
+            head,
+            body,
+            regions,
+        })
     }
 }
 
@@ -349,7 +353,13 @@ mod tests {
         q.push(Outbound::File(FileRegion::new(file.clone(), 10, 6)));
         q.push(Outbound::Bytes(Bytes::from_static(b">")));
         let progress = q.write_to(&tx).unwrap();
-        assert_eq!(progress, WriteProgress { written_bytes: 11, drained: true });
+        assert_eq!(
+            progress,
+            WriteProgress {
+                written_bytes: 11,
+                drained: true
+            }
+        );
         let mut got = [0u8; 11];
         rx.read_exact(&mut got).unwrap();
         assert_eq!(&got, b"<234ABCDEF>");

@@ -203,9 +203,10 @@ mod tests {
         assert!(!t.is_live(7, 99));
         assert!(t.is_live(7, 100));
         let p = t.take_response(7, a).unwrap();
-        let mut resp = RemotingCommand::default();
-        resp.opaque = 7;
-        p.complete(resp);
+        p.complete(RemotingCommand {
+            opaque: 7,
+            ..Default::default()
+        });
         // The duplicate insert above handed back a callback, which reported Shutdown on drop.
         assert_eq!(rx.recv().unwrap(), RemotingError::Shutdown.to_string());
         assert_eq!(rx.recv().unwrap(), "ok 7");
