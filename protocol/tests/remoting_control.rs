@@ -16,12 +16,14 @@ use util::*;
 const CODE_CALL_BACK: i32 = 9100;
 const CODE_SYNC_ON_LOOP: i32 = 9101;
 const CODE_BIG_THEN_SHUTDOWN: i32 = 9102;
+const CODE_PROXY: i32 = 9103;
 
 /// On CODE_CALL_BACK, asks the calling client (on the same connection) to echo the request's
 /// body, and answers the original request with the client's answer.
 #[derive(Default)]
 struct CallBackHandler {
     conns: Arc<Mutex<Vec<ConnId>>>,
+    wakes: Arc<AtomicUsize>,
 }
 
 impl RequestHandler for CallBackHandler {
@@ -66,6 +68,26 @@ impl RequestHandler for CallBackHandler {
                 ctx.handle().shutdown();
                 Reply::Nothing
             }
+            CODE_PROXY => {
+                // Forward to the backend named in the request, answer when it answers.
+                let backend = request.ext_fields.get("backend").unwrap_or("").to_string();
+                let forward =
+                    RemotingCommand::request_raw(CODE_ECHO).with_body(request.body.clone());
+                let handle = ctx.handle();
+                ctx.invoke_async(&backend, forward, 5000, move |answer| {
+                    let response = match answer {
+                        Ok(a) => RemotingCommand::response_to(&request, ResponseCode::SUCCESS)
+                            .with_body(a.body),
+                        Err(e) => RemotingCommand::error_response(
+                            &request,
+                            ResponseCode::SYSTEM_ERROR,
+                            e.to_string(),
+                        ),
+                    };
+                    handle.send_to(conn, response).unwrap();
+                });
+                Reply::Later
+            }
             _ => Reply::Now(RemotingCommand::response_to(
                 &request,
                 ResponseCode::SUCCESS,
@@ -73,9 +95,15 @@ impl RequestHandler for CallBackHandler {
         }
     }
 
+    fn on_wake(&mut self, _ctx: &mut Context<'_>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+    }
+
     fn on_connected(&mut self, _: &mut Context<'_>, conn: ConnId, _: SocketAddr, l: Option<usize>) {
-        assert_eq!(l, Some(0));
-        self.conns.lock().unwrap().push(conn);
+        // Accepted connections only (listener 0); outbound ones report None.
+        if l == Some(0) {
+            self.conns.lock().unwrap().push(conn);
+        }
     }
 }
 
@@ -307,4 +335,60 @@ fn shutdown_fails_pending_requests_on_both_sides() {
     let r = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(r, Err(RemotingError::Shutdown));
     server.stop();
+}
+
+#[test]
+fn the_handler_can_call_other_servers_from_the_loop_thread() {
+    let backend = start_server(RemotingConfig::default(), EchoHandler::default());
+    let front = start_server(RemotingConfig::default(), CallBackHandler::default());
+    let client = start_client(RemotingConfig::default(), EchoHandler::default());
+    for i in 0..10 {
+        let mut req = RemotingCommand::request_raw(CODE_PROXY).with_body(format!("hop {i}"));
+        req.ext_fields.insert("backend", backend.addr_str());
+        let resp = client
+            .handle
+            .invoke_sync(&front.addr_str(), req, 10_000)
+            .unwrap();
+        assert_eq!(resp.code, 0, "{:?}", resp.remark);
+        assert_eq!(resp.body, format!("hop {i}").as_bytes());
+    }
+    // A backend that is not there: the error travels back as the remark.
+    let mut req = RemotingCommand::request_raw(CODE_PROXY);
+    req.ext_fields.insert("backend", "127.0.0.1:1");
+    let resp = client
+        .handle
+        .invoke_sync(&front.addr_str(), req, 10_000)
+        .unwrap();
+    assert_eq!(resp.code, ResponseCode::SYSTEM_ERROR.code());
+    assert!(resp.remark.unwrap().contains("cannot connect"));
+    client.stop();
+    front.stop();
+    backend.stop();
+}
+
+#[test]
+fn bursts_of_wakes_coalesce_and_none_is_lost() {
+    let handler = CallBackHandler::default();
+    let wakes = handler.wakes.clone();
+    // Wake 10 000 times before the loop runs: it sees them in batches of at most 4096
+    // commands per turn, one on_wake per batch.
+    let event_loop = protocol::remoting::EventLoop::new(RemotingConfig::default()).unwrap();
+    let handle = event_loop.handle();
+    for _ in 0..10_000 {
+        handle.wake();
+    }
+    let join = event_loop.spawn("wake-test", handler).unwrap();
+    wait_until("the burst is delivered", 10_000, || {
+        wakes.load(Ordering::SeqCst) == 3
+    });
+    // Each later wake is delivered exactly once: the coalescing flag never swallows one.
+    for round in 1..=50 {
+        handle.wake();
+        wait_until("a single wake is delivered", 10_000, || {
+            wakes.load(Ordering::SeqCst) > 2 + round
+        });
+        assert_eq!(wakes.load(Ordering::SeqCst), 3 + round);
+    }
+    handle.shutdown();
+    join.join().unwrap().unwrap();
 }

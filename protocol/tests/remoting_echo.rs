@@ -167,3 +167,26 @@ fn callbacks_after_shutdown_report_shutdown() {
     );
     assert!(handle.is_shutdown());
 }
+
+#[test]
+fn one_way_requests_never_get_a_response_and_stray_responses_are_dropped() {
+    let handler = EchoHandler::default();
+    let stats = handler.stats.clone();
+    let server = start_server(RemotingConfig::default(), handler);
+    let mut s = raw_connect(server.addr);
+    let mut oneway = RemotingCommand::request_raw(CODE_ECHO).into_oneway();
+    oneway.opaque = 1;
+    write_frame(&mut s, &oneway);
+    // A response nobody asked for (unknown opaque) is dropped without harming the connection.
+    let mut stray = RemotingCommand::response_to(&oneway, ResponseCode::SUCCESS);
+    stray.opaque = 424_242;
+    write_frame(&mut s, &stray);
+    raw_echo(&mut s, 2, b"only this is answered");
+    assert_eq!(stats.oneways.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        stats.requests.load(Ordering::SeqCst),
+        2,
+        "the stray response is no request"
+    );
+    server.stop();
+}

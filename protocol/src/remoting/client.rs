@@ -14,8 +14,6 @@ use std::sync::{Arc, OnceLock};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-use bytes::BytesMut;
-
 use super::commands::Command;
 use super::connection::ConnId;
 use super::error::RemotingError;
@@ -89,10 +87,35 @@ impl Shared {
     }
 }
 
-/// A cloneable, thread-safe handle to a running (or not yet started) [`EventLoop`]
-/// (super::EventLoop). Callbacks passed here run on the loop thread and must not block;
-/// if the loop is already gone they run at once on the caller's thread with
+/// A cloneable, thread-safe handle to a running (or not yet started)
+/// [`EventLoop`](super::EventLoop). Callbacks passed here run on the loop thread and must not
+/// block; if the loop is already gone they run at once on the caller's thread with
 /// [`RemotingError::Shutdown`].
+///
+/// # Examples
+/// ```no_run
+/// use protocol::remoting::{EventLoop, RemotingConfig, Reply, RequestHandler, Context, ConnId};
+/// use protocol::{RemotingCommand, RequestCode};
+///
+/// struct NoInbound;
+/// impl RequestHandler for NoInbound {
+///     fn on_request(&mut self, _: &mut Context<'_>, _: ConnId, _: RemotingCommand) -> Reply {
+///         Reply::Nothing
+///     }
+/// }
+///
+/// let event_loop = EventLoop::new(RemotingConfig::default())?;
+/// let handle = event_loop.handle();
+/// let join = event_loop.spawn("client-remoting", NoInbound)?;
+/// let request = RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO);
+/// match handle.invoke_sync("127.0.0.1:9876", request, 3000) {
+///     Ok(response) => println!("code {}", response.code),
+///     Err(e) => eprintln!("{e}"),
+/// }
+/// handle.shutdown();
+/// join.join().expect("loop thread")?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct RemotingHandle {
     shared: Arc<Shared>,
@@ -196,7 +219,7 @@ impl RemotingHandle {
             cmd.opaque = self.shared.next_opaque();
             cmd.flag |= FLAG_ONEWAY;
         }
-        let frame = EncodedFrame::encode(&cmd, regions, &mut BytesMut::new())?;
+        let frame = EncodedFrame::encode_alone(&cmd, regions)?;
         self.shared.send(Command::Send { conn, frame })
     }
 
@@ -264,7 +287,7 @@ impl RemotingHandle {
         if oneway {
             request.flag |= FLAG_ONEWAY;
         }
-        let frame = EncodedFrame::encode(&request, Vec::new(), &mut BytesMut::new())?;
+        let frame = EncodedFrame::encode_alone(&request, Vec::new())?;
         Ok((opaque, frame))
     }
 }

@@ -47,8 +47,8 @@ const MAX_POLL_ERRORS: u32 = 16;
 const MAX_SWEEP_INTERVAL_MS: u64 = 1000;
 
 /// A remoting event loop: server (listeners), client (outbound connections by address) and
-/// both directions on every connection. Build it, add listeners, take handles, then [`run`]
-/// (EventLoop::run) it on a thread of its own (or [`spawn`](EventLoop::spawn) one).
+/// both directions on every connection. Build it, add listeners, take handles, then
+/// [`run`](EventLoop::run) it on a thread of its own (or [`spawn`](EventLoop::spawn) one).
 #[derive(Debug)]
 pub struct EventLoop {
     core: Core,

@@ -81,6 +81,20 @@ pub(crate) struct EncodedFrame {
 }
 
 impl EncodedFrame {
+    /// Encodes `cmd` into a buffer of its own (for frames built off the loop thread).
+    pub(crate) fn encode_alone(
+        cmd: &RemotingCommand,
+        regions: Vec<FileRegion>,
+    ) -> crate::Result<EncodedFrame> {
+        let inline = if cmd.body.len() <= INLINE_BODY_MAX_BYTES {
+            cmd.body.len()
+        } else {
+            0
+        };
+        let mut buf = BytesMut::with_capacity(1024 + inline);
+        Self::encode(cmd, regions, &mut buf)
+    }
+
     /// Encodes `cmd` (its body follows the header, then `regions`), using `scratch` for the
     /// header so that many small frames share one allocation.
     pub(crate) fn encode(
