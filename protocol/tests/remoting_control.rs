@@ -1,6 +1,8 @@
 //! Both directions on one connection, back-pressure, deadlock refusal on the loop thread, and
 //! shutdown.
 
+#![cfg(feature = "net")]
+
 mod util;
 
 use std::io::Read;

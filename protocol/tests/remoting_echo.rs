@@ -1,6 +1,8 @@
 //! Echo server under load: many concurrent connections, sync + async + one-way requests,
 //! large bodies both ways, unknown request codes.
 
+#![cfg(feature = "net")]
+
 mod util;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,6 +1,8 @@
 //! Failure paths: request timeout, a peer vanishing mid-frame, malformed input, refused
 //! connects, idle connections.
 
+#![cfg(feature = "net")]
+
 mod util;
 
 use std::io::Write;

@@ -1,5 +1,7 @@
 //! Partial reads, partial writes to a slow reader, and zero-copy file-region responses.
 
+#![cfg(feature = "net")]
+
 mod util;
 
 use std::io::{Read, Write};
