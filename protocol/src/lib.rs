@@ -17,12 +17,13 @@
 //! | [`body`] | JSON bodies in RocketMQ's fastjson dialect (route, heartbeat, registration, stats, store config files) |
 //! | [`error`] | the crate's [`Error`]; decoders never panic on input bytes |
 //! | [`util`] | `key=value` config files, the clock |
+//! | `remoting` | (feature `net`) the mio event loop: server, client, write queues, sendfile |
 //!
 //! The wire format is documented in `docs/wire-protocol.md`, which links the reference in
 //! `shared/docs/rocketmq-wire-reference.md`.
 
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod body;
 pub mod code;
@@ -34,6 +35,9 @@ pub mod header;
 pub mod message;
 pub mod serialize;
 pub mod util;
+
+#[cfg(feature = "net")]
+pub mod remoting;
 
 pub use code::{LanguageCode, RequestCode, ResponseCode};
 pub use command::{RemotingCommand, SerializeType};
