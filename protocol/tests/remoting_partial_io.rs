@@ -46,7 +46,7 @@ fn an_8_mib_response_reaches_a_slow_reader_intact() {
     let mut wire = Vec::with_capacity(size + 1024);
     let mut chunk = [0u8; 4096];
     let mut expected_len = None;
-    while expected_len.map_or(true, |n| wire.len() < n) {
+    while expected_len.is_none_or(|n| wire.len() < n) {
         let n = s.read(&mut chunk).unwrap();
         assert!(n > 0, "server closed early");
         wire.extend_from_slice(&chunk[..n]);

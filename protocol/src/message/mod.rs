@@ -136,7 +136,7 @@ impl Message {
     pub fn is_wait_store_msg_ok(&self) -> bool {
         self.properties
             .get(keys::WAIT)
-            .map_or(true, crate::ext_fields::parse_java_bool)
+            .is_none_or(crate::ext_fields::parse_java_bool)
     }
 
     /// The client message id (UNIQ_KEY).
