@@ -28,6 +28,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
+step "fuzz targets compile (protocol/fuzz, run them with cargo +nightly fuzz)"
+cargo check --manifest-path protocol/fuzz/Cargo.toml --quiet
+
 step "cargo test --workspace"
 cargo test --workspace
 

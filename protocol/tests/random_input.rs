@@ -1,12 +1,17 @@
 //! Bounded, deterministic random-input test over every decoder in the crate: frames, command
 //! headers (JSON and binary), stored records (owned and view), append patching, properties,
-//! batch bodies, message ids and subscription expressions. Inputs are random bytes and
+//! batch bodies, message ids, subscription expressions and JSON bodies (rectifier, heartbeat,
+//! route, lock request, plain and compressed broker registration). Inputs are random bytes and
 //! mutations of valid encodings (seeded xorshift, so failures reproduce). Nothing may panic,
 //! and whatever decodes must be self-consistent.
 
 use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
+use protocol::body::{
+    from_json_slice, rectify, HeartbeatData, LockBatchRequestBody, RegisterBrokerBody, TopicConfig,
+    TopicRouteData,
+};
 use protocol::message::properties::iter_raw;
 use protocol::message::tags::java_hash_code_utf8;
 use protocol::message::{
@@ -87,7 +92,33 @@ fn seeds() -> Vec<Vec<u8>> {
         b"0A00000100002A9F0000000000001234".to_vec(),
         b"C0A801022345FFFFFFFE4AAC36000000".to_vec(),
         b" TagA || TagB ||".to_vec(),
+        br#"{"clientID":"c@1","consumerDataSet":[{"consumeType":1,"groupName":"G","messageModel":"CLUSTERING","subscriptionDataSet":[{"subString":"A||B","subVersion":"5","tagsSet":["A"],"topic":"T"}]}],"producerDataSet":[{"groupName":"P"}]}"#.to_vec(),
+        br#"{"brokerDatas":[{"brokerAddrs":{0:"10.0.0.1:10911"},"brokerName":"b","cluster":"C"}],"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:5},"queueDatas":[{"brokerName":"b","perm":6,"readQueueNums":4,"writeQueueNums":4}]}"#.to_vec(),
+        register_seed(true),
     ]
+}
+
+fn register_seed(compressed: bool) -> Vec<u8> {
+    let mut body = RegisterBrokerBody::default();
+    let mut topic = TopicConfig::new("T");
+    topic.read_queue_nums = 4;
+    body.topic_config_serialize_wrapper
+        .topic_config_table
+        .insert("T".into(), topic);
+    body.encode(compressed, 479).unwrap()
+}
+
+/// Body decoders: the dialect rectifier and the bodies peers send us.
+fn check_bodies(input: &[u8]) {
+    if let Ok(fixed) = rectify(input) {
+        // Rectified text is standard JSON: rectifying again changes nothing.
+        assert_eq!(rectify(&fixed).ok().as_deref(), Some(&fixed[..]));
+    }
+    let _ = from_json_slice::<HeartbeatData>(input);
+    let _ = from_json_slice::<TopicRouteData>(input);
+    let _ = from_json_slice::<LockBatchRequestBody>(input);
+    let _ = RegisterBrokerBody::decode(input, true, 479);
+    let _ = RegisterBrokerBody::decode(input, false, 401);
 }
 
 /// Random bytes, or a seed with a few mutations (byte flips, extreme length bytes,
@@ -236,6 +267,7 @@ fn random_inputs_never_panic() {
         check_properties(&input);
         check_batch(&input);
         check_text(&input);
+        check_bodies(&input);
         if matches!(RecordView::parse(&input), Ok(ViewRead::Message(_))) {
             decoded_records += 1;
         }
