@@ -381,3 +381,32 @@ fn bad_requests_get_error_codes_and_the_server_keeps_serving() {
     assert!(!route_body.is_empty());
     c.shutdown();
 }
+
+#[test]
+fn a_flood_of_connections_and_garbage_does_not_stop_service() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start(dir.path(), |_| {});
+    let c = client();
+    call(
+        &c,
+        &srv,
+        register_request("broker-a", 0, "127.0.0.1:1", &["T"], 120_000),
+    );
+    let mut flood = Vec::new();
+    for i in 0..300 {
+        let mut s = std::net::TcpStream::connect(srv.local_addr()).unwrap();
+        if i % 3 == 0 {
+            // A length prefix far beyond the frame limit, then garbage.
+            let _ = s.write_all(&[0x7F, 0xFF, 0xFF, 0xFF, 1, 2, 3]);
+        } else if i % 3 == 1 {
+            // Half a frame, never finished.
+            let _ = s.write_all(&[0, 0, 0, 100, 0, 0]);
+        }
+        flood.push(s);
+    }
+    assert!(route(&c, &srv, "T").is_some());
+    drop(flood);
+    assert!(route(&c, &srv, "T").is_some());
+    c.shutdown();
+}
