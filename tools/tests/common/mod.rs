@@ -1,0 +1,152 @@
+//! Shared helpers for the mqadmin end-to-end tests: an in-process NameServer, a broker
+//! registered by a raw REGISTER_BROKER, and a runner for the real `mqadmin` binary.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+
+use namesrv::{NamesrvConfig, NamesrvServer};
+use protocol::body::register_broker::{
+    DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
+};
+use protocol::header::RegisterBrokerRequestHeader;
+use protocol::remoting::{
+    ConnId, Context, EventLoop, RemotingConfig, RemotingHandle, Reply, RequestHandler,
+};
+use protocol::{RemotingCommand, RequestCode, ResponseCode};
+
+/// Starts a NameServer on 127.0.0.1:0 with its KV file in `dir`.
+pub fn start_namesrv(dir: &Path) -> NamesrvServer {
+    let config = NamesrvConfig {
+        kv_config_path: dir.join("kvConfig.json"),
+        ..NamesrvConfig::default()
+    };
+    NamesrvServer::start(config, TcpListener::bind("127.0.0.1:0").unwrap()).unwrap()
+}
+
+/// An address on which nothing listens (connections are refused at once).
+pub fn dead_addr() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    drop(l);
+    addr
+}
+
+struct Silent;
+
+impl RequestHandler for Silent {
+    fn on_request(&mut self, _: &mut Context<'_>, _: ConnId, _: RemotingCommand) -> Reply {
+        Reply::Nothing
+    }
+}
+
+/// A broker that exists only as a NameServer registration. The registration lives as long as
+/// this value: the NameServer drops a broker whose registering connection closes.
+pub struct RegisteredBroker {
+    handle: RemotingHandle,
+    /// The broker address announced to the NameServer.
+    pub addr: String,
+}
+
+impl RegisteredBroker {
+    /// Registers `broker_name` (id 0) of `cluster` at `addr` with `topics` (4 queues, RW).
+    pub fn register(
+        namesrv: &str,
+        cluster: &str,
+        broker_name: &str,
+        addr: &str,
+        topics: &[&str],
+    ) -> Self {
+        let event_loop = EventLoop::new(RemotingConfig::default()).unwrap();
+        let handle = event_loop.handle();
+        event_loop.spawn("fake-broker", Silent).unwrap();
+        let mut table = BTreeMap::new();
+        for t in topics {
+            table.insert(t.to_string(), TopicConfig::with_queues(*t, 4, 4, 6));
+        }
+        let body = RegisterBrokerBody {
+            topic_config_serialize_wrapper: TopicConfigSerializeWrapper {
+                data_version: DataVersion::new(1),
+                topic_config_table: table,
+                ..Default::default()
+            },
+            filter_server_list: Vec::new(),
+        };
+        let header = RegisterBrokerRequestHeader {
+            broker_name: broker_name.into(),
+            broker_addr: addr.into(),
+            cluster_name: cluster.into(),
+            ha_server_addr: addr.into(),
+            broker_id: 0,
+            heartbeat_timeout_millis: Some(120_000),
+            ..Default::default()
+        };
+        let req = RemotingCommand::request_with_header(RequestCode::REGISTER_BROKER, &header)
+            .with_body(
+                body.encode(false, protocol::command::CURRENT_VERSION)
+                    .unwrap(),
+            );
+        let resp = handle.invoke_sync(namesrv, req, 3_000).unwrap();
+        assert_eq!(resp.code, ResponseCode::SUCCESS.code(), "{:?}", resp.remark);
+        RegisteredBroker {
+            handle,
+            addr: addr.to_string(),
+        }
+    }
+}
+
+impl Drop for RegisteredBroker {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
+
+/// What one `mqadmin` run printed.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+
+    /// Parses stdout as JSON (after asserting success).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.ok())
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// Runs the real binary with `args`, `NAMESRV_ADDR` unset unless given in `env`.
+pub fn mqadmin_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mqadmin"));
+    cmd.args(args)
+        .env_remove("NAMESRV_ADDR")
+        .env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run mqadmin");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs the real binary with `args`.
+pub fn mqadmin(args: &[&str]) -> Run {
+    mqadmin_env(args, &[])
+}
