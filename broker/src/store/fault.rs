@@ -20,6 +20,8 @@ pub struct FaultInjector {
     write_countdown: AtomicI64,
     /// Syncs left before one fails (-1 = disarmed).
     sync_countdown: AtomicI64,
+    /// Every sync first stalls this long (simulates a slow disk).
+    sync_delay_ms: AtomicI64,
 }
 
 #[cfg(feature = "testing")]
@@ -29,6 +31,7 @@ impl FaultInjector {
         Arc::new(FaultInjector {
             write_countdown: AtomicI64::new(-1),
             sync_countdown: AtomicI64::new(-1),
+            sync_delay_ms: AtomicI64::new(0),
         })
     }
 
@@ -42,10 +45,16 @@ impl FaultInjector {
         self.sync_countdown.store(n as i64, Ordering::SeqCst);
     }
 
-    /// Disarms both countdowns.
+    /// Makes every segment fdatasync stall for `ms` first (0 = no stall).
+    pub fn delay_syncs(&self, ms: u64) {
+        self.sync_delay_ms.store(ms as i64, Ordering::SeqCst);
+    }
+
+    /// Disarms everything.
     pub fn clear(&self) {
         self.write_countdown.store(-1, Ordering::SeqCst);
         self.sync_countdown.store(-1, Ordering::SeqCst);
+        self.sync_delay_ms.store(0, Ordering::SeqCst);
     }
 
     fn tick(counter: &AtomicI64) -> bool {
@@ -107,6 +116,10 @@ impl FaultHandle {
     pub(crate) fn before_sync(&self) -> io::Result<()> {
         #[cfg(feature = "testing")]
         if let Some(inj) = &self.injector {
+            let delay = inj.sync_delay_ms.load(Ordering::SeqCst);
+            if delay > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(delay as u64));
+            }
             if FaultInjector::tick(&inj.sync_countdown) {
                 return Err(io::Error::other("injected fdatasync failure"));
             }

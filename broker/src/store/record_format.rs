@@ -291,7 +291,8 @@ fn property_str<'a>(props: &'a [u8], key: &str) -> Option<Cow<'a, str>> {
 /// Validates `rec` (exactly one record) and extracts its [`DispatchInfo`].
 ///
 /// Checks: layout ([`parse_layout`]), the record fills `rec` exactly, the topic is UTF-8 without
-/// NUL bytes, the last byte is non-zero (a record whose tail was never written ends in zeros),
+/// NUL bytes, non-empty properties do not end in a zero byte (a record whose tail was never
+/// written ends in zeros; Java terminates every property with 0x02),
 /// PHYSICALOFFSET equals `expected_phy_offset` when given, and BODYCRC when `check_crc`.
 pub fn parse_dispatch(
     rec: &[u8],
@@ -302,8 +303,8 @@ pub fn parse_dispatch(
     if l.total_size != rec.len() {
         return Err(RecordError("record does not fill its slice"));
     }
-    if rec.last() == Some(&0) {
-        return Err(RecordError("record ends in a zero byte (torn tail)"));
+    if l.props_len > 0 && rec.last() == Some(&0) {
+        return Err(RecordError("properties end in a zero byte (torn tail)"));
     }
     let phy_offset = be_i64(rec, POS_PHY_OFFSET)?;
     if let Some(expected) = expected_phy_offset {
@@ -528,6 +529,15 @@ mod tests {
             assert!(parse_dispatch(&torn, None, true).is_err(), "cut at {cut}");
             assert!(parse_layout(&rec[..cut]).is_err());
         }
+        // Without properties the record legitimately ends in the zero properties length; a
+        // tear anywhere before it is still caught, with or without the CRC check.
+        let bare = sample(&[]);
+        for cut in 0..bare.len() - 2 {
+            let mut torn = bare.clone();
+            torn[cut..].fill(0);
+            assert!(parse_dispatch(&torn, None, false).is_err(), "cut at {cut}");
+        }
+        assert!(parse_dispatch(&bare, None, false).is_ok());
         let mut bad_crc = rec.clone();
         bad_crc[88] ^= 1;
         assert_eq!(
