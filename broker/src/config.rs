@@ -335,7 +335,7 @@ impl BrokerConfig {
 
     /// The "VIP"/fast port older Java clients use: `listenPort − 2` (0 when that underflows).
     pub fn fast_listen_port(&self) -> u16 {
-        self.listen_port.checked_sub(2).unwrap_or(0)
+        self.listen_port.saturating_sub(2)
     }
 
     /// `brokerIP2:haListenPort`: the HA address given to NameServers for slaves.

@@ -265,7 +265,8 @@ impl<C: Copy + Eq + Hash + Debug> ConsumerManager<C> {
     }
 
     /// Removes member `conn` from `group` (UNREGISTER_CLIENT). Returns whether it was a
-    /// member; a group left without members is removed.
+    /// member; a group left without members is removed. After a removal the caller notifies
+    /// [`notify_targets`](Self::notify_targets) (the remaining members).
     pub fn unregister_consumer(&mut self, group: &str, conn: C) -> bool {
         let Some(info) = self.groups.get_mut(group) else {
             return false;
@@ -279,7 +280,8 @@ impl<C: Copy + Eq + Hash + Debug> ConsumerManager<C> {
     }
 
     /// A connection closed: removes it from every group. Returns the groups it was a member
-    /// of, sorted (groups left empty are removed).
+    /// of, sorted (groups left empty are removed); the caller notifies each group's
+    /// [`notify_targets`](Self::notify_targets).
     pub fn on_connection_closed(&mut self, conn: C) -> Vec<String> {
         let mut changed: Vec<String> = Vec::new();
         self.groups.retain(|name, info| {

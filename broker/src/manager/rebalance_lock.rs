@@ -179,3 +179,76 @@ impl RebalanceLockManager {
         dropped
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mq(q: i32) -> MessageQueue {
+        MessageQueue::new("T", "broker-a", q)
+    }
+
+    #[test]
+    fn lock_conflict_renewal_and_expiry() {
+        let mut m = RebalanceLockManager::default();
+        assert_eq!(m.max_live_time_ms(), 60_000);
+        let all = [mq(0), mq(1), mq(2)];
+        let got = m.try_lock_batch("G", &all[..2], "c1", 1_000);
+        assert_eq!(got, BTreeSet::from([mq(0), mq(1)]));
+        // c2 gets only the free queue.
+        let got = m.try_lock_batch("G", &all, "c2", 2_000);
+        assert_eq!(got, BTreeSet::from([mq(2)]));
+        assert!(m.is_locked("G", &mq(0), "c1", 2_000));
+        assert!(!m.is_locked("G", &mq(0), "c2", 2_000));
+        assert_eq!(m.lock_owner("G", &mq(2), 2_000), Some("c2"));
+        // Another group is independent.
+        assert_eq!(m.try_lock_batch("H", &all[..1], "c2", 2_000).len(), 1);
+
+        // c1 renews mq0 at 50 s; mq1 is left to expire.
+        assert!(m.try_lock("G", &mq(0), "c1", 50_000));
+        assert!(
+            m.is_locked("G", &mq(1), "c1", 61_000),
+            "exactly at the TTL still live"
+        );
+        assert!(!m.is_locked("G", &mq(1), "c1", 61_001));
+        assert_eq!(m.lock_owner("G", &mq(1), 61_001), None);
+        let got = m.try_lock_batch("G", &all, "c2", 61_001);
+        assert_eq!(
+            got,
+            BTreeSet::from([mq(1), mq(2)]),
+            "expired mq1 taken over, mq0 renewed by c1"
+        );
+        assert_eq!(m.lock_owner("G", &mq(0), 61_001), Some("c1"));
+    }
+
+    #[test]
+    fn unlock_only_releases_own_locks() {
+        let mut m = RebalanceLockManager::new(1_000);
+        m.try_lock_batch("G", &[mq(0), mq(1)], "c1", 0);
+        assert_eq!(m.unlock_batch("G", &[mq(0)], "c2"), 0);
+        assert!(m.is_locked("G", &mq(0), "c1", 10));
+        assert_eq!(m.unlock_batch("G", &[mq(0), mq(5)], "c1"), 1);
+        assert!(m.try_lock("G", &mq(0), "c2", 10));
+        // Own expired locks can still be released.
+        assert_eq!(m.unlock_batch("G", &[mq(1)], "c1"), 1);
+        assert_eq!(m.unlock_batch("nope", &[mq(1)], "c1"), 0);
+        assert_eq!(m.unlock_batch("G", &[mq(0)], "c2"), 1);
+        assert!(!m.has_live_locks("G", 10));
+    }
+
+    #[test]
+    fn live_locks_and_housekeeping() {
+        let mut m = RebalanceLockManager::new(1_000);
+        assert!(!m.has_live_locks("G", 0));
+        m.try_lock("G", &mq(0), "c1", 0);
+        m.try_lock("G", &mq(1), "c1", 500);
+        assert!(m.has_live_locks("G", 1_000));
+        assert!(m.has_live_locks("G", 1_500), "mq1 still live");
+        assert!(!m.has_live_locks("G", 1_501));
+        assert!(!m.has_live_locks("H", 0));
+        assert_eq!(m.remove_expired(1_200), 1);
+        assert_eq!(m.remove_expired(1_600), 1);
+        assert_eq!(m.remove_expired(1_600), 0);
+        assert!(m.try_lock("G", &mq(0), "c2", 1_600));
+    }
+}
