@@ -156,7 +156,8 @@ pub struct BrokerConfig {
     /// `autoCreateSubscriptionGroup`: create unknown consumer groups on first use. Default true.
     pub auto_create_subscription_group: bool,
     /// `defaultTopicQueueNums`: queues of `TBW102` (and so the cap for auto-created topics).
-    /// Default 8, as in Java's `BrokerConfig` (clients ask for 4 by default).
+    /// Default 4, as the product spec fixes it and as clients ask by default (Java's
+    /// `BrokerConfig` uses 8; set 8 here to match a Java broker exactly).
     pub default_topic_queue_nums: i32,
     /// `brokerPermission`: permission bits of the whole broker (6 = read + write). Default 6.
     pub broker_permission: i32,
@@ -272,7 +273,7 @@ impl BrokerConfig {
             flush_disk_type: FlushDiskType::AsyncFlush,
             auto_create_topic_enable: true,
             auto_create_subscription_group: true,
-            default_topic_queue_nums: 8,
+            default_topic_queue_nums: 4,
             broker_permission: protocol::body::perm::PERM_READ_WRITE,
             cluster_topic_enable: true,
             broker_topic_enable: true,

@@ -40,7 +40,7 @@ fn system_topics_follow_the_config() {
             "broker-a",
         ]
     );
-    assert_eq!(queues_and_perm(&m, "TBW102"), (8, 8, 7));
+    assert_eq!(queues_and_perm(&m, "TBW102"), (4, 4, 7));
     assert_eq!(queues_and_perm(&m, "SELF_TEST_TOPIC"), (1, 1, 6));
     assert_eq!(queues_and_perm(&m, "DefaultCluster"), (16, 16, 7));
     assert_eq!(queues_and_perm(&m, "broker-a"), (1, 1, 7));
