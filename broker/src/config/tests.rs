@@ -63,7 +63,7 @@ fn defaults_come_from_the_host_facts() {
         c.message_delay_levels_ms
     );
     assert_eq!(c.max_message_size_bytes, 4 * 1024 * 1024);
-    assert_eq!(c.default_topic_queue_nums, 8);
+    assert_eq!(c.default_topic_queue_nums, 4);
     assert!(!c.transfer_msg_by_heap && c.auto_create_topic_enable);
     c.validate().unwrap();
 
