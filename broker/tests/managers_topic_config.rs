@@ -91,7 +91,7 @@ fn auto_create_on_send_takes_min_queues_and_drops_inherit() {
         .expect("created");
     assert_eq!(
         (t.read_queue_nums, t.write_queue_nums),
-        (8, 8),
+        (4, 4),
         "capped by TBW102"
     );
     assert_eq!(t.topic_sys_flag, 1);
