@@ -136,13 +136,27 @@ impl PartialEq for Error {
                     reason: r2,
                 },
             ) => p1 == p2 && o1 == o2 && r1 == r2,
-            (Error::Config { key: k1, reason: r1 }, Error::Config { key: k2, reason: r2 }) => {
-                k1 == k2 && r1 == r2
-            }
+            (
+                Error::Config {
+                    key: k1,
+                    reason: r1,
+                },
+                Error::Config {
+                    key: k2,
+                    reason: r2,
+                },
+            ) => k1 == k2 && r1 == r2,
             (Error::UnknownConfigKey(a), Error::UnknownConfigKey(b)) => a == b,
-            (Error::Json { path: p1, detail: d1 }, Error::Json { path: p2, detail: d2 }) => {
-                p1 == p2 && d1 == d2
-            }
+            (
+                Error::Json {
+                    path: p1,
+                    detail: d1,
+                },
+                Error::Json {
+                    path: p2,
+                    detail: d2,
+                },
+            ) => p1 == p2 && d1 == d2,
             _ => false,
         }
     }

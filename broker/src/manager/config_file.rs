@@ -139,15 +139,27 @@ mod tests {
         v.insert("T@G".to_string(), 2);
         f.save_json(&v).unwrap();
         assert!(f.backup_path().exists());
-        assert_eq!(f.load_json::<BTreeMap<String, i64>>().unwrap().unwrap()["T@G"], 2);
+        assert_eq!(
+            f.load_json::<BTreeMap<String, i64>>().unwrap().unwrap()["T@G"],
+            2
+        );
         // A torn main file: fall back to the previous version.
         std::fs::write(f.path(), "{\"T@G\": ").unwrap();
-        assert_eq!(f.load_json::<BTreeMap<String, i64>>().unwrap().unwrap()["T@G"], 1);
+        assert_eq!(
+            f.load_json::<BTreeMap<String, i64>>().unwrap().unwrap()["T@G"],
+            1
+        );
         // Main file missing (crash between the two renames).
         std::fs::remove_file(f.path()).unwrap();
-        assert_eq!(f.load_json::<BTreeMap<String, i64>>().unwrap().unwrap()["T@G"], 1);
+        assert_eq!(
+            f.load_json::<BTreeMap<String, i64>>().unwrap().unwrap()["T@G"],
+            1
+        );
         // Both unreadable: the error is reported.
         std::fs::write(f.backup_path(), "nope").unwrap();
-        assert!(matches!(f.load_json::<BTreeMap<String, i64>>(), Err(Error::Json { .. })));
+        assert!(matches!(
+            f.load_json::<BTreeMap<String, i64>>(),
+            Err(Error::Json { .. })
+        ));
     }
 }

@@ -223,11 +223,12 @@ impl CommitLog {
                 log::warn!("illegal record for {topic}/{queue_id} at byte {pos}: {e}");
                 S::MESSAGE_ILLEGAL
             })?;
-            let (t, q, sys_flag) = rf::topic_queue_sysflag(rec, &l).map_err(|_| S::MESSAGE_ILLEGAL)?;
+            let (t, q, sys_flag) =
+                rf::topic_queue_sysflag(rec, &l).map_err(|_| S::MESSAGE_ILLEGAL)?;
             let crc_ok = rf::body_crc_matches(rec, &l).map_err(|_| S::MESSAGE_ILLEGAL)?;
             tx = sys_flag & rf::TRANSACTION_MASK;
-            let bad_tx = batch
-                && (tx == rf::TRANSACTION_PREPARED || tx == rf::TRANSACTION_ROLLBACK);
+            let bad_tx =
+                batch && (tx == rf::TRANSACTION_PREPARED || tx == rf::TRANSACTION_ROLLBACK);
             if t != topic.as_bytes() || q != queue_id || !crc_ok || bad_tx {
                 log::warn!("illegal record for {topic}/{queue_id}: key, CRC or tx type mismatch");
                 return Err(S::MESSAGE_ILLEGAL);
@@ -262,7 +263,9 @@ impl CommitLog {
             log::error!("cannot create commitlog segment: {e}");
             S::CREATE_MAPPED_FILE_FAILED
         };
-        let seg = self.segment_for_write(w.write_offset).map_err(create_failed)?;
+        let seg = self
+            .segment_for_write(w.write_offset)
+            .map_err(create_failed)?;
         let remaining = seg.end_offset() - w.write_offset;
         if len + END_FILE_MIN_BLANK_BYTES <= remaining {
             return Ok(seg);
@@ -276,7 +279,8 @@ impl CommitLog {
         w.write_offset = seg.end_offset();
         self.confirm_offset.store(w.write_offset, Ordering::Release);
         log::info!("commitlog rolls to offset {}", w.write_offset);
-        self.segment_for_write(w.write_offset).map_err(create_failed)
+        self.segment_for_write(w.write_offset)
+            .map_err(create_failed)
     }
 
     fn append_records(
@@ -308,7 +312,11 @@ impl CommitLog {
         let mut batch_phy_offsets = Vec::new();
         let mut pos = 0usize;
         for (i, l) in layouts.iter().enumerate() {
-            let qo = if dispatched { queue_offset + i as i64 } else { 0 };
+            let qo = if dispatched {
+                queue_offset + i as i64
+            } else {
+                0
+            };
             let at = phy_offset + pos as u64;
             if layouts.len() > 1 {
                 batch_phy_offsets.push(at);
@@ -419,7 +427,9 @@ impl CommitLog {
             Some(s) => Arc::clone(s),
             None => return Ok(None),
         };
-        let end = limit.min(seg.end_offset()).min(from.saturating_add(max_len));
+        let end = limit
+            .min(seg.end_offset())
+            .min(from.saturating_add(max_len));
         let mut buf = vec![0u8; end.saturating_sub(from) as usize];
         seg.read_at(from - seg.base_offset(), &mut buf)?;
         Ok(Some((buf, seg.end_offset())))

@@ -61,10 +61,12 @@ impl CommitLog {
     where
         F: FnMut(u64, &DispatchInfo<'_>, &[u8]),
     {
-        let stop = |next, why| Ok(WalkStep {
-            next,
-            stop: Some(why),
-        });
+        let stop = |next, why| {
+            Ok(WalkStep {
+                next,
+                stop: Some(why),
+            })
+        };
         if from >= limit {
             return stop(from, WalkStop::Limit);
         }
@@ -85,7 +87,10 @@ impl CommitLog {
             };
             match head {
                 None if chunk_end < seg_end && chunk_end < limit => {
-                    return Ok(WalkStep { next: at, stop: None })
+                    return Ok(WalkStep {
+                        next: at,
+                        stop: None,
+                    })
                 }
                 None => return stop(at, WalkStop::Invalid(RecordError("truncated record head"))),
                 Some(RecordHead::Empty) => return stop(at, WalkStop::EndOfData),
@@ -104,7 +109,10 @@ impl CommitLog {
                     if total > rest.len() {
                         let fits = at + total as u64 <= seg_end.min(limit);
                         if fits && i > 0 {
-                            return Ok(WalkStep { next: at, stop: None });
+                            return Ok(WalkStep {
+                                next: at,
+                                stop: None,
+                            });
                         }
                         if fits {
                             // A record larger than the chunk: read exactly that record.
@@ -208,7 +216,10 @@ impl CommitLog {
     }
 
     /// Rebuilds "topicQueueTable" from the consume queues' max offsets.
-    pub(crate) fn restore_topic_queue_table(&self, entries: impl IntoIterator<Item = (String, i32, i64)>) {
+    pub(crate) fn restore_topic_queue_table(
+        &self,
+        entries: impl IntoIterator<Item = (String, i32, i64)>,
+    ) {
         let mut w = lock(&self.writer);
         w.topic_queue_table.clear();
         for (topic, queue_id, max_offset) in entries {

@@ -153,7 +153,11 @@ impl IndexFile {
             .map_err(|e| Error::io("stat index file", path, e))?
             .len();
         if len != Self::file_bytes(slot_num, max_index_num) {
-            return Err(Error::corrupt(path, len, "index file size does not match maxHashSlotNum/maxIndexNum"));
+            return Err(Error::corrupt(
+                path,
+                len,
+                "index file size does not match maxHashSlotNum/maxIndexNum",
+            ));
         }
         let mut b = [0u8; 40];
         file.read_exact_at(&mut b, 0)
@@ -229,7 +233,11 @@ impl IndexFile {
             let key_hash = index_key_hash(&e.key);
             let slot = key_hash as u32 % self.slot_num;
             let old = slots[slot as usize];
-            let prev = if old <= 0 || old > h.index_count { 0 } else { old };
+            let prev = if old <= 0 || old > h.index_count {
+                0
+            } else {
+                old
+            };
             let time_diff = if h.begin_timestamp <= 0 {
                 0
             } else {
@@ -371,12 +379,18 @@ mod tests {
             .unwrap();
         assert_eq!(n, 3);
         let mut out = Vec::new();
-        f.select_phy_offsets("T#a", 10, 0, i64::MAX, &mut out).unwrap();
+        f.select_phy_offsets("T#a", 10, 0, i64::MAX, &mut out)
+            .unwrap();
         assert_eq!(out, vec![200, 0]);
         out.clear();
-        f.select_phy_offsets("T#a", 10, 11_500, 13_000, &mut out).unwrap();
+        f.select_phy_offsets("T#a", 10, 11_500, 13_000, &mut out)
+            .unwrap();
         assert_eq!(out, vec![200]);
-        assert_eq!(f.put_keys(&[entry("T#c", 300, 13_000), entry("T#d", 400, 14_000)]).unwrap(), 2);
+        assert_eq!(
+            f.put_keys(&[entry("T#c", 300, 13_000), entry("T#d", 400, 14_000)])
+                .unwrap(),
+            2
+        );
         assert!(f.is_full());
         assert_eq!(f.put_keys(&[entry("T#e", 500, 15_000)]).unwrap(), 0);
         f.flush().unwrap();
@@ -384,7 +398,8 @@ mod tests {
         assert_eq!(g.header().index_count, 6);
         assert_eq!(g.header().end_phy_offset, 400);
         let mut out = Vec::new();
-        g.select_phy_offsets("T#b", 10, 0, i64::MAX, &mut out).unwrap();
+        g.select_phy_offsets("T#b", 10, 0, i64::MAX, &mut out)
+            .unwrap();
         assert_eq!(out, vec![100]);
         assert!(g.is_time_matched(0, 10_000));
         assert!(!g.is_time_matched(20_000, 30_000));

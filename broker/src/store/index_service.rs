@@ -40,7 +40,12 @@ pub struct IndexQueryResult {
 
 impl IndexService {
     /// Opens every index file in `dir` (sorted by name).
-    pub(crate) fn load(dir: &Path, slot_num: u32, max_index_num: u32, utc_offset_secs: i32) -> Result<Self> {
+    pub(crate) fn load(
+        dir: &Path,
+        slot_num: u32,
+        max_index_num: u32,
+        utc_offset_secs: i32,
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create index dir", dir, e))?;
         let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
             .and_then(|it| it.map(|e| e.map(|e| e.path())).collect())
@@ -90,11 +95,16 @@ impl IndexService {
             })
             .count();
         for f in files.drain(keep..) {
-            log::warn!("abnormal recovery deletes index file {} to rebuild it", f.path().display());
+            log::warn!(
+                "abnormal recovery deletes index file {} to rebuild it",
+                f.path().display()
+            );
             f.destroy()?;
         }
         *lock(&self.flushed_full) = keep;
-        Ok(files.last().map_or(0, |f| f.header().end_phy_offset.max(0) as u64))
+        Ok(files
+            .last()
+            .map_or(0, |f| f.header().end_phy_offset.max(0) as u64))
     }
 
     /// After a clean shutdown: deletes files whose entries point at or beyond the commitlog
@@ -106,7 +116,10 @@ impl IndexService {
             if !h.has_entries() || (h.end_phy_offset.max(0) as u64) < commit_log_end {
                 break;
             }
-            log::warn!("deleting index file {} beyond the commitlog end", f.path().display());
+            log::warn!(
+                "deleting index file {} beyond the commitlog end",
+                f.path().display()
+            );
             f.destroy()?;
             files.pop();
         }
@@ -127,13 +140,20 @@ impl IndexService {
 
     fn new_file(&self, files: &mut Vec<Arc<IndexFile>>, now_ms: i64) -> Result<Arc<IndexFile>> {
         let mut name = format_yyyymmddhhmmsssss(now_ms, self.utc_offset_secs);
-        if let Some(last) = files.last().and_then(|f| f.path().file_name()?.to_str().map(str::to_string)) {
+        if let Some(last) = files
+            .last()
+            .and_then(|f| f.path().file_name()?.to_str().map(str::to_string))
+        {
             if name <= last {
                 let bumped = last.parse::<u64>().unwrap_or(0) + 1;
                 name = format!("{bumped:017}");
             }
         }
-        let f = Arc::new(IndexFile::create(&self.dir.join(&name), self.slot_num, self.max_index_num)?);
+        let f = Arc::new(IndexFile::create(
+            &self.dir.join(&name),
+            self.slot_num,
+            self.max_index_num,
+        )?);
         log::info!("created index file {}", f.path().display());
         files.push(Arc::clone(&f));
         Ok(f)
@@ -144,7 +164,10 @@ impl IndexService {
     pub(crate) fn build(&self, entries: &[IndexEntryIn], now_ms: i64) -> Result<()> {
         let mut files = write_lock(&self.files);
         let below = Self::indexed_below(&files);
-        let start = entries.iter().position(|e| e.phy_offset >= below).unwrap_or(entries.len());
+        let start = entries
+            .iter()
+            .position(|e| e.phy_offset >= below)
+            .unwrap_or(entries.len());
         let mut rest = &entries[start..];
         while !rest.is_empty() {
             let active = match files.last() {
@@ -182,7 +205,14 @@ impl IndexService {
     }
 
     /// Candidate offsets for `key` of `topic` stored within `[begin, end]`, newest first.
-    pub fn query(&self, topic: &str, key: &str, max_num: usize, begin: i64, end: i64) -> Result<IndexQueryResult> {
+    pub fn query(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: usize,
+        begin: i64,
+        end: i64,
+    ) -> Result<IndexQueryResult> {
         let files = self.files();
         let mut r = IndexQueryResult::default();
         if let Some(last) = files.last() {

@@ -139,7 +139,9 @@ impl MessageStore {
         config.validate()?;
         let root = config.store_path_root_dir.clone();
         std::fs::create_dir_all(&root).map_err(|e| Error::io("create store root", &root, e))?;
-        let utc_offset_secs = env.utc_offset_secs.unwrap_or_else(time::local_utc_offset_secs);
+        let utc_offset_secs = env
+            .utc_offset_secs
+            .unwrap_or_else(time::local_utc_offset_secs);
         let abort = AbortFile::new(&root);
         let abnormal = abort.exists();
         abort.create()?;
@@ -245,11 +247,17 @@ impl MessageStore {
         let i = &self.inner;
         let (flush, flush2) = (Arc::clone(&i.flush), Arc::clone(&i.flush));
         threads.push(spawn("flush-commitlog", Box::new(move || flush.run()))?);
-        threads.push(spawn("flush-timeout", Box::new(move || flush2.run_timeouts()))?);
+        threads.push(spawn(
+            "flush-timeout",
+            Box::new(move || flush2.run_timeouts()),
+        )?);
         let reput = Arc::clone(&i.reput);
         threads.push(spawn("reput", Box::new(move || reput.run()))?);
         let (a, b) = (Arc::clone(i), Arc::clone(i));
-        threads.push(spawn("flush-logics", Box::new(move || a.run_logics_flush()))?);
+        threads.push(spawn(
+            "flush-logics",
+            Box::new(move || a.run_logics_flush()),
+        )?);
         threads.push(spawn("clean", Box::new(move || b.run_clean()))?);
         Ok(())
     }
@@ -285,7 +293,9 @@ impl MessageStore {
         }
         let end = i.commit_log.confirm_offset();
         let from = i.reput.reput_offset.load(Ordering::Acquire);
-        i.reput.dispatcher.dispatch_range(&i.commit_log, from, end)?;
+        i.reput
+            .dispatcher
+            .dispatch_range(&i.commit_log, from, end)?;
         let (_, ts) = i.commit_log.flush()?;
         i.cq_table.flush_all()?;
         if let Some(index) = &i.index {
@@ -357,9 +367,12 @@ impl MessageStore {
             return result;
         }
         let (tx, rx) = mpsc::sync_channel(1);
-        self.request_flush(end, Box::new(move |o| {
-            let _ = tx.send(o);
-        }));
+        self.request_flush(
+            end,
+            Box::new(move |o| {
+                let _ = tx.send(o);
+            }),
+        );
         let timeout = Duration::from_millis(self.inner.config.sync_flush_timeout_ms * 2);
         result.status = match rx.recv_timeout(timeout) {
             Ok(FlushOutcome::Flushed) => PutMessageStatus::PUT_OK,
@@ -439,7 +452,13 @@ impl StoreInner {
             index: self.index.as_deref(),
             reput_offset: self.reput.reput_offset.load(Ordering::Acquire),
         };
-        clean::run_retention(&targets, &self.config, self.utc_offset_secs, now_ms, disk_used_ratio)
+        clean::run_retention(
+            &targets,
+            &self.config,
+            self.utc_offset_secs,
+            now_ms,
+            disk_used_ratio,
+        )
     }
 
     fn run_clean(&self) {

@@ -32,7 +32,13 @@ fn empty_result(status: G, next_begin_offset: i64, min: i64, max: i64) -> GetMes
     }
 }
 
-fn is_batch_full(total_bytes: u64, count: usize, size: u64, max_count: usize, max_bytes: u64) -> bool {
+fn is_batch_full(
+    total_bytes: u64,
+    count: usize,
+    size: u64,
+    max_count: usize,
+    max_bytes: u64,
+) -> bool {
     if total_bytes == 0 || count == 0 {
         return false;
     }
@@ -160,7 +166,13 @@ impl MessageStore {
         let Some(index) = &self.inner.index else {
             return Ok(QueryMessageResult::default());
         };
-        let hits = index.query(topic, key, max_num.saturating_mul(2).max(32), begin_ms, end_ms)?;
+        let hits = index.query(
+            topic,
+            key,
+            max_num.saturating_mul(2).max(32),
+            begin_ms,
+            end_ms,
+        )?;
         let mut out = QueryMessageResult {
             messages: Vec::new(),
             index_last_update_timestamp: hits.last_update_timestamp,
@@ -176,7 +188,10 @@ impl MessageStore {
             let Ok(info) = rf::parse_dispatch(&rec, Some(phy), false) else {
                 continue;
             };
-            let key_matches = info.keys.as_deref().is_some_and(|ks| ks.split(' ').any(|k| k == key))
+            let key_matches = info
+                .keys
+                .as_deref()
+                .is_some_and(|ks| ks.split(' ').any(|k| k == key))
                 || info.uniq_key.as_deref() == Some(key);
             if info.topic != topic || !key_matches {
                 continue;
@@ -217,12 +232,19 @@ impl MessageStore {
     }
 
     /// Store time of the message at `offset` of `topic`/`queue_id`.
-    pub fn message_store_timestamp(&self, topic: &str, queue_id: i32, offset: i64) -> Result<Option<i64>> {
+    pub fn message_store_timestamp(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+    ) -> Result<Option<i64>> {
         let Some(q) = self.queue(topic, queue_id) else {
             return Ok(None);
         };
         match q.unit_at(offset)? {
-            Some(u) if !u.is_blank() && u.phy_offset >= 0 => self.store_time_at(u.phy_offset as u64),
+            Some(u) if !u.is_blank() && u.phy_offset >= 0 => {
+                self.store_time_at(u.phy_offset as u64)
+            }
             _ => Ok(None),
         }
     }

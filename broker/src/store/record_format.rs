@@ -77,19 +77,25 @@ pub enum RecordHead {
 }
 
 fn be_i32(buf: &[u8], pos: usize) -> RResult<i32> {
-    let b = buf.get(pos..pos + 4).ok_or(RecordError("truncated i32 field"))?;
+    let b = buf
+        .get(pos..pos + 4)
+        .ok_or(RecordError("truncated i32 field"))?;
     Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 fn be_i64(buf: &[u8], pos: usize) -> RResult<i64> {
-    let b = buf.get(pos..pos + 8).ok_or(RecordError("truncated i64 field"))?;
+    let b = buf
+        .get(pos..pos + 8)
+        .ok_or(RecordError("truncated i64 field"))?;
     let mut a = [0u8; 8];
     a.copy_from_slice(b);
     Ok(i64::from_be_bytes(a))
 }
 
 fn be_i16(buf: &[u8], pos: usize) -> RResult<i16> {
-    let b = buf.get(pos..pos + 2).ok_or(RecordError("truncated i16 field"))?;
+    let b = buf
+        .get(pos..pos + 2)
+        .ok_or(RecordError("truncated i16 field"))?;
     Ok(i16::from_be_bytes([b[0], b[1]]))
 }
 
@@ -159,8 +165,16 @@ pub fn parse_layout(rec: &[u8]) -> RResult<RecordLayout> {
         return Err(RecordError("bad MAGICCODE"));
     }
     let sys_flag = be_i32(rec, POS_SYS_FLAG)?;
-    let born_host_len = if sys_flag & FLAG_BORNHOST_V6 != 0 { 20 } else { 8 };
-    let store_host_len = if sys_flag & FLAG_STOREHOST_V6 != 0 { 20 } else { 8 };
+    let born_host_len = if sys_flag & FLAG_BORNHOST_V6 != 0 {
+        20
+    } else {
+        8
+    };
+    let store_host_len = if sys_flag & FLAG_STOREHOST_V6 != 0 {
+        20
+    } else {
+        8
+    };
     let store_timestamp_pos = POS_BORN_HOST + born_host_len;
     // STORETIMESTAMP, STOREHOST, RECONSUMETIMES, PREPARED_TX_OFFSET.
     let body_len_pos = store_timestamp_pos + 8 + store_host_len + 4 + 8;
@@ -309,7 +323,9 @@ pub fn parse_dispatch(
     let phy_offset = be_i64(rec, POS_PHY_OFFSET)?;
     if let Some(expected) = expected_phy_offset {
         if phy_offset < 0 || phy_offset as u64 != expected {
-            return Err(RecordError("PHYSICALOFFSET does not match the record position"));
+            return Err(RecordError(
+                "PHYSICALOFFSET does not match the record position",
+            ));
         }
     }
     let body = &rec[l.body_pos..l.body_pos + l.body_len];
@@ -344,7 +360,11 @@ pub fn topic_queue_sysflag<'a>(rec: &'a [u8], l: &RecordLayout) -> RResult<(&'a 
     let topic = rec
         .get(l.topic_pos..l.topic_pos + l.topic_len)
         .ok_or(RecordError("truncated topic"))?;
-    Ok((topic, be_i32(rec, POS_QUEUE_ID)?, be_i32(rec, POS_SYS_FLAG)?))
+    Ok((
+        topic,
+        be_i32(rec, POS_QUEUE_ID)?,
+        be_i32(rec, POS_SYS_FLAG)?,
+    ))
 }
 
 /// Reads BODYCRC and checks it against the body.
@@ -369,7 +389,11 @@ pub fn prefix_store_timestamp(prefix: &[u8]) -> RResult<i64> {
         return Err(RecordError("bad MAGICCODE"));
     }
     let sys_flag = be_i32(prefix, POS_SYS_FLAG)?;
-    let born_host_len = if sys_flag & FLAG_BORNHOST_V6 != 0 { 20 } else { 8 };
+    let born_host_len = if sys_flag & FLAG_BORNHOST_V6 != 0 {
+        20
+    } else {
+        8
+    };
     be_i64(prefix, POS_BORN_HOST + born_host_len)
 }
 

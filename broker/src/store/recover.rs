@@ -74,9 +74,9 @@ pub(crate) fn recover(p: &RecoveryParts<'_>, abnormal: bool) -> Result<RecoveryR
             "commitlog recovery ({}) stops at offset {end}: {e}; later bytes are discarded",
             if abnormal { "after a crash" } else { "clean" }
         ),
-        _ if !abnormal && limit != u64::MAX && end < limit => log::warn!(
-            "commitlog ends at {end}, before the checkpointed end {limit}"
-        ),
+        _ if !abnormal && limit != u64::MAX && end < limit => {
+            log::warn!("commitlog ends at {end}, before the checkpointed end {limit}")
+        }
         _ => {}
     }
     let last_ts = scan.last_store_ts.max(cp.physic_msg_timestamp);

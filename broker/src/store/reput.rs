@@ -2,7 +2,7 @@
 //! (RocketMQ `ReputMessageService` + `CommitLogDispatcher`s).
 //!
 //! Owns the reput offset (how far the commitlog has been dispatched), the `reput` thread that
-//! tails the commitlog, and the arriving-message listener. The same [`Dispatcher`] rebuilds
+//! tails the commitlog, and the arriving-message listener. The same `Dispatcher` rebuilds
 //! consume queues and index synchronously during start-up recovery. Dispatch rules: prepared
 //! and rollback transactional records get no consume-queue unit; rollback records are not
 //! indexed; on `SCHEDULE_TOPIC_XXXX` the tags code is the delivery time (store time + the
@@ -59,7 +59,13 @@ impl Dispatcher {
         info.tags_code()
     }
 
-    fn collect(&self, at: u64, info: &DispatchInfo<'_>, groups: &mut Vec<Group>, keys: &mut Vec<IndexEntryIn>) {
+    fn collect(
+        &self,
+        at: u64,
+        info: &DispatchInfo<'_>,
+        groups: &mut Vec<Group>,
+        keys: &mut Vec<IndexEntryIn>,
+    ) {
         let tx = info.transaction_type();
         if tx != rf::TRANSACTION_PREPARED && tx != rf::TRANSACTION_ROLLBACK {
             let unit = CqUnit {
@@ -187,7 +193,10 @@ impl ReputService {
                 self.signal.wait(Duration::from_millis(100));
                 continue;
             }
-            match self.dispatcher.dispatch_chunk(&self.commit_log, from, confirm, true) {
+            match self
+                .dispatcher
+                .dispatch_chunk(&self.commit_log, from, confirm, true)
+            {
                 Ok((step, ts)) => self.advance(step, ts, confirm),
                 Err(e) => {
                     log::error!("dispatch at commitlog offset {from} failed, will retry: {e}");
