@@ -148,6 +148,32 @@ fn run_mode(
     }
 }
 
+fn print_table(raw: &Outcome, results: &[Outcome]) {
+    println!(
+        "{:<40} {:>8} {:>7} {:>7} {:>8} {:>7} {:>9}",
+        "run", "msgs/s", "MB/s", "vs raw", "durable", "vs raw", "fdatasync"
+    );
+    let line = |r: &Outcome, msgs: String| {
+        println!(
+            "{:<40} {:>8} {:>7.1} {:>7.2} {:>8.1} {:>7.2} {:>9}   ({} in {:.2} s)",
+            r.name,
+            msgs,
+            r.mb_per_s(),
+            r.mb_per_s() / raw.mb_per_s(),
+            r.durable_mb_per_s(),
+            r.durable_mb_per_s() / raw.mb_per_s(),
+            r.syncs,
+            r.messages,
+            r.elapsed.as_secs_f64()
+        )
+    };
+    line(raw, "-".into());
+    for r in results {
+        line(r, format!("{:.0}", r.msgs_per_s()));
+    }
+    println!("MB/s: until the last put returned; durable: until a final flush completed");
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let root: PathBuf = args.next().map(PathBuf::from).unwrap_or_else(|| {
@@ -186,28 +212,6 @@ fn main() {
             2_000,
         ),
     ];
-    println!(
-        "{:<40} {:>8} {:>7} {:>7} {:>8} {:>7} {:>9}",
-        "run", "msgs/s", "MB/s", "vs raw", "durable", "vs raw", "fdatasync"
-    );
-    let line = |r: &Outcome, msgs: String| {
-        println!(
-            "{:<40} {:>8} {:>7.1} {:>7.2} {:>8.1} {:>7.2} {:>9}   ({} in {:.2} s)",
-            r.name,
-            msgs,
-            r.mb_per_s(),
-            r.mb_per_s() / raw.mb_per_s(),
-            r.durable_mb_per_s(),
-            r.durable_mb_per_s() / raw.mb_per_s(),
-            r.syncs,
-            r.messages,
-            r.elapsed.as_secs_f64()
-        )
-    };
-    line(&raw, "-".into());
-    for r in &results {
-        line(r, format!("{:.0}", r.msgs_per_s()));
-    }
-    println!("MB/s: until the last put returned; durable: until a final flush completed");
+    print_table(&raw, &results);
     let _ = std::fs::remove_dir_all(&root);
 }

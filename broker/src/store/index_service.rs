@@ -160,19 +160,21 @@ impl IndexService {
     }
 
     /// Indexes `entries` (in commitlog order), skipping records already indexed and rolling
-    /// to new files as needed.
+    /// to new files as needed. Queries only wait for the files lock when a file is created.
     pub(crate) fn build(&self, entries: &[IndexEntryIn], now_ms: i64) -> Result<()> {
-        let mut files = write_lock(&self.files);
-        let below = Self::indexed_below(&files);
+        let below = Self::indexed_below(&self.files());
         let start = entries
             .iter()
             .position(|e| e.phy_offset >= below)
             .unwrap_or(entries.len());
         let mut rest = &entries[start..];
         while !rest.is_empty() {
-            let active = match files.last() {
+            let active = match self.files().last() {
                 Some(f) if !f.is_full() => Arc::clone(f),
-                _ => self.new_file(&mut files, now_ms)?,
+                _ => {
+                    let mut files = write_lock(&self.files);
+                    self.new_file(&mut files, now_ms)?
+                }
             };
             let n = active.put_keys(rest)?;
             rest = &rest[n..];

@@ -182,31 +182,40 @@ impl MessageStore {
             if out.messages.len() >= max_num {
                 break;
             }
-            let Some(rec) = self.inner.commit_log.read_record(phy)? else {
-                continue;
-            };
-            let Ok(info) = rf::parse_dispatch(&rec, Some(phy), false) else {
-                continue;
-            };
-            let key_matches = info
-                .keys
-                .as_deref()
-                .is_some_and(|ks| ks.split(' ').any(|k| k == key))
-                || info.uniq_key.as_deref() == Some(key);
-            if info.topic != topic || !key_matches {
-                continue;
-            }
-            if let Some(region) = self.inner.commit_log.region(phy, rec.len() as u32) {
-                out.messages.push(MessageRegion {
-                    queue_offset: info.queue_offset,
-                    phy_offset: phy,
-                    size: region.len,
-                    tags_code: info.tags_code(),
-                    region,
-                });
+            if let Some(m) = self.verified_hit(phy, topic, key)? {
+                out.messages.push(m);
             }
         }
         Ok(out)
+    }
+
+    /// The record at `phy` if it is a valid record of `topic` carrying `key` in KEYS or as
+    /// UNIQ_KEY.
+    fn verified_hit(&self, phy: u64, topic: &str, key: &str) -> Result<Option<MessageRegion>> {
+        let Some(rec) = self.inner.commit_log.read_record(phy)? else {
+            return Ok(None);
+        };
+        let Ok(info) = rf::parse_dispatch(&rec, Some(phy), false) else {
+            return Ok(None);
+        };
+        let in_keys = info
+            .keys
+            .as_deref()
+            .is_some_and(|ks| ks.split(' ').any(|k| k == key));
+        if info.topic != topic || !(in_keys || info.uniq_key.as_deref() == Some(key)) {
+            return Ok(None);
+        }
+        Ok(self
+            .inner
+            .commit_log
+            .region(phy, rec.len() as u32)
+            .map(|region| MessageRegion {
+                queue_offset: info.queue_offset,
+                phy_offset: phy,
+                size: region.len,
+                tags_code: info.tags_code(),
+                region,
+            }))
     }
 
     fn queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {

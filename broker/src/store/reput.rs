@@ -15,11 +15,13 @@ use std::time::Duration;
 use crate::error::Result;
 use crate::store::commit_log::{lock, CommitLog};
 use crate::store::commit_log_recover::{WalkStep, WalkStop};
+use crate::store::config::StoreConfig;
 use crate::store::consume_queue::CqUnit;
 use crate::store::consume_queue_table::ConsumeQueueTable;
 use crate::store::index_file::IndexEntryIn;
 use crate::store::index_service::IndexService;
 use crate::store::record_format::{self as rf, DispatchInfo};
+use crate::store::recover::RecoveryReport;
 use crate::store::service::Signal;
 use crate::store::time::Clock;
 
@@ -45,6 +47,23 @@ pub(crate) struct Dispatcher {
 }
 
 impl Dispatcher {
+    /// A dispatcher writing into `cq_table` and `index` (when enabled).
+    pub(crate) fn new(
+        cq_table: Arc<ConsumeQueueTable>,
+        index: Option<Arc<IndexService>>,
+        config: &StoreConfig,
+        clock: Clock,
+    ) -> Result<Self> {
+        Ok(Dispatcher {
+            cq_table,
+            index,
+            delay_levels_ms: config.delay_levels_ms()?,
+            chunk_bytes: config.max_message_bytes.max(1 << 20),
+            listener: Mutex::new(None),
+            clock,
+        })
+    }
+
     fn tags_code(&self, info: &DispatchInfo<'_>) -> i64 {
         if info.topic == rf::SCHEDULE_TOPIC {
             if let Some(level) = info.delay_level {
@@ -177,6 +196,30 @@ pub(crate) struct ReputService {
 }
 
 impl ReputService {
+    /// The service for a recovered store: dispatching resumes at the recovered end, and every
+    /// append wakes it.
+    pub(crate) fn new(
+        commit_log: Arc<CommitLog>,
+        dispatcher: Dispatcher,
+        recovery: &RecoveryReport,
+    ) -> Arc<Self> {
+        let reput = Arc::new(ReputService {
+            commit_log: Arc::clone(&commit_log),
+            dispatcher,
+            reput_offset: AtomicU64::new(recovery.commit_log_end),
+            last_dispatched_ts: AtomicI64::new(recovery.last_store_timestamp),
+            signal: Signal::default(),
+        });
+        // Weak: the commitlog must not keep its dispatcher alive (no reference cycle).
+        let weak = Arc::downgrade(&reput);
+        commit_log.set_append_notify(Box::new(move || {
+            if let Some(r) = weak.upgrade() {
+                r.signal.wakeup();
+            }
+        }));
+        reput
+    }
+
     /// Bytes written to the commitlog but not yet dispatched.
     pub(crate) fn behind(&self) -> u64 {
         self.commit_log
