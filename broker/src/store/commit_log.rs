@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
+use crate::store::consume_queue_table::is_safe_topic_dir;
 use crate::store::record_format::{self as rf, RecordLayout, END_FILE_MIN_BLANK_BYTES};
 use crate::store::segment::Segment;
 use crate::store::segment_queue::SegmentQueue;
@@ -294,6 +295,10 @@ impl CommitLog {
             if !batch {
                 break;
             }
+        }
+        if !is_safe_topic_dir(topic) {
+            log::warn!("illegal topic name {topic:?}");
+            return Err(S::MESSAGE_ILLEGAL);
         }
         let too_big = buf.len() as u64 + END_FILE_MIN_BLANK_BYTES > self.segment_bytes;
         if layouts.is_empty() || pos != buf.len() || too_big {

@@ -81,10 +81,19 @@ impl IndexService {
 
     /// After a crash: keeps the leading files that are full, were flushed before the
     /// checkpoint's `index_ts` and end below the recovered commitlog end; deletes the rest.
-    /// Returns the commitlog offset from which records must be indexed again (the last kept
-    /// file's end offset, or 0 = from the start of the log when none is kept).
-    pub(crate) fn recover_abnormal(&self, index_ts: i64, commit_log_end: u64) -> Result<u64> {
+    /// Returns the commitlog offset from which records must be indexed again: the last kept
+    /// file's end; else the first deleted file's begin when its header shows entries (the
+    /// header is written after them); else 0, the start of the log. `None` when there was no
+    /// index file at all (nothing to rebuild beyond the normal re-dispatch).
+    pub(crate) fn recover_abnormal(
+        &self,
+        index_ts: i64,
+        commit_log_end: u64,
+    ) -> Result<Option<u64>> {
         let mut files = write_lock(&self.files);
+        if files.is_empty() {
+            return Ok(None);
+        }
         let keep = files
             .iter()
             .take_while(|f| {
@@ -94,6 +103,7 @@ impl IndexService {
                     && (h.end_phy_offset.max(0) as u64) < commit_log_end
             })
             .count();
+        let first_deleted = files.get(keep).map(|f| f.header());
         for f in files.drain(keep..) {
             log::warn!(
                 "abnormal recovery deletes index file {} to rebuild it",
@@ -102,9 +112,12 @@ impl IndexService {
             f.destroy()?;
         }
         *lock(&self.flushed_full) = keep;
-        Ok(files
-            .last()
-            .map_or(0, |f| f.header().end_phy_offset.max(0) as u64))
+        let from = match (files.last(), first_deleted) {
+            (Some(kept), _) => kept.header().end_phy_offset.max(0) as u64,
+            (None, Some(h)) if h.has_entries() => h.begin_phy_offset.max(0) as u64,
+            _ => 0,
+        };
+        Ok(Some(from))
     }
 
     /// After a clean shutdown: deletes files whose entries point at or beyond the commitlog

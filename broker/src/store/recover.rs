@@ -92,7 +92,7 @@ pub(crate) fn recover(p: &RecoveryParts<'_>, abnormal: bool) -> Result<RecoveryR
     cl.truncate_to(end, last_ts)?;
     let cl_min = cl.min_offset();
     let index_from = match p.index {
-        Some(ix) if abnormal => Some(ix.recover_abnormal(cp.index_msg_timestamp, end)?),
+        Some(ix) if abnormal => ix.recover_abnormal(cp.index_msg_timestamp, end)?,
         Some(ix) => {
             ix.recover_normal(end)?;
             None

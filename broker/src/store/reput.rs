@@ -17,7 +17,7 @@ use crate::store::commit_log::{lock, CommitLog};
 use crate::store::commit_log_recover::{WalkStep, WalkStop};
 use crate::store::config::StoreConfig;
 use crate::store::consume_queue::CqUnit;
-use crate::store::consume_queue_table::ConsumeQueueTable;
+use crate::store::consume_queue_table::{is_safe_topic_dir, ConsumeQueueTable};
 use crate::store::index_file::IndexEntryIn;
 use crate::store::index_service::IndexService;
 use crate::store::record_format::{self as rf, DispatchInfo};
@@ -140,6 +140,13 @@ impl Dispatcher {
         })?;
         let mut arrived = Vec::with_capacity(groups.len());
         for g in &groups {
+            if !is_safe_topic_dir(&g.topic) {
+                log::error!(
+                    "record topic {:?} cannot have a consume queue; skipped",
+                    g.topic
+                );
+                continue;
+            }
             let cq = self.cq_table.find_or_create(&g.topic, g.queue_id)?;
             let mut i = 0;
             while i < g.units.len() {
