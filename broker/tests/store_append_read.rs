@@ -180,7 +180,10 @@ fn illegal_records_are_refused_and_nothing_is_written() {
         P::MESSAGE_ILLEGAL
     );
     let mut dots = Msg::new("..", 1, b"x").encode();
-    assert_eq!(store.put_message(&mut dots, "..", 1).status, P::MESSAGE_ILLEGAL);
+    assert_eq!(
+        store.put_message(&mut dots, "..", 1).status,
+        P::MESSAGE_ILLEGAL
+    );
     assert_eq!(store.commit_log().confirm_offset(), before);
     assert!(store.put_message(&mut good.clone(), "T", 1).is_ok());
 }
