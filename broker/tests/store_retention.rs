@@ -5,7 +5,9 @@ mod common;
 
 use broker::store::clean::{decide, select_expired, RetentionDecision};
 use broker::store::time::{local_time, now_ms};
-use broker::store::{FaultHandle, GetMessageStatus as G, PutMessageStatus as P, StoreConfig, WriteBlock};
+use broker::store::{
+    FaultHandle, GetMessageStatus as G, PutMessageStatus as P, StoreConfig, WriteBlock,
+};
 use common::*;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -32,7 +34,10 @@ fn decide_follows_delete_when_and_disk_ratios() {
     assert!(forced.delete_expired && forced.clean_immediately && !forced.disk_full);
     let full = d(at(12), 0.91);
     assert!(full.clean_immediately && full.disk_full);
-    assert!(d(at(12), -1.0).delete_expired, "unknown usage deletes expired files");
+    assert!(
+        d(at(12), -1.0).delete_expired,
+        "unknown usage deletes expired files"
+    );
 }
 
 #[test]
@@ -47,7 +52,10 @@ fn select_expired_takes_a_leading_run_of_old_files() {
     assert_eq!(select_expired(&[], now, 0, true, 10), 0);
 }
 
-fn filled_store(dir: &std::path::Path, hour_now: i64) -> (StoreConfig, broker::store::MessageStore) {
+fn filled_store(
+    dir: &std::path::Path,
+    hour_now: i64,
+) -> (StoreConfig, broker::store::MessageStore) {
     let clock = ManualClock::new(now_ms());
     let mut cfg = small_config(dir);
     cfg.delete_when = format!("{:02}", local_time(hour_now, 0).hour);
@@ -68,7 +76,11 @@ fn expired_files_are_deleted_at_delete_when_and_reads_move_on() {
     let dir = tempfile::tempdir().unwrap();
     let later = now_ms() + 73 * HOUR_MS;
     let (_cfg, store) = filled_store(dir.path(), later);
-    let segs = || std::fs::read_dir(dir.path().join("commitlog")).unwrap().count();
+    let segs = || {
+        std::fs::read_dir(dir.path().join("commitlog"))
+            .unwrap()
+            .count()
+    };
     let cq_dir = dir.path().join("consumequeue/Ret/0");
     let cq_files = || std::fs::read_dir(&cq_dir).unwrap().count();
     let index_files = || std::fs::read_dir(dir.path().join("index")).unwrap().count();
@@ -89,9 +101,13 @@ fn expired_files_are_deleted_at_delete_when_and_reads_move_on() {
     assert_eq!(min_phy, 4 * 4096);
     let min = store.min_offset_in_queue("Ret", 0);
     assert!(min > 0);
-    let r = store.get_messages("g", "Ret", 0, 0, 10, u64::MAX, None).unwrap();
+    let r = store
+        .get_messages("g", "Ret", 0, 0, 10, u64::MAX, None)
+        .unwrap();
     assert_eq!((r.status, r.next_begin_offset), (G::OFFSET_TOO_SMALL, min));
-    let r = store.get_messages("g", "Ret", 0, min, 10, u64::MAX, None).unwrap();
+    let r = store
+        .get_messages("g", "Ret", 0, min, 10, u64::MAX, None)
+        .unwrap();
     assert_eq!(r.status, G::FOUND);
     assert!(r.messages[0].phy_offset >= min_phy);
     assert!(store.look_message_by_offset(0).unwrap().is_none());
@@ -101,13 +117,24 @@ fn expired_files_are_deleted_at_delete_when_and_reads_move_on() {
     }
     assert_eq!(segs(), 1);
     assert_eq!(cq_files(), 1);
-    assert!(index_files() < idx0, "index files {idx0} -> {}", index_files());
+    assert!(
+        index_files() < idx0,
+        "index files {idx0} -> {}",
+        index_files()
+    );
     let last = store.max_offset_in_queue("Ret", 0);
     assert_eq!(last, 100);
     let got = read_queue(&store, "Ret", 0, store.min_offset_in_queue("Ret", 0));
     assert_eq!(got.last().unwrap().0, 99);
     let mut rec = Msg::new("Ret", 0, b"new").encode();
-    assert_eq!(store.put_message(&mut rec, "Ret", 0).append.unwrap().queue_offset, 100);
+    assert_eq!(
+        store
+            .put_message(&mut rec, "Ret", 0)
+            .append
+            .unwrap()
+            .queue_offset,
+        100
+    );
 }
 
 #[test]
@@ -116,7 +143,13 @@ fn forced_cleaning_and_disk_full_refusal() {
     let now = now_ms();
     let (_cfg, store) = filled_store(dir.path(), now + 5 * HOUR_MS);
     // Above diskMaxUsedSpaceRatio only: files are not expired, nothing is deleted.
-    assert_eq!(store.run_retention_once(now, 0.80).unwrap().commit_log_segments, 0);
+    assert_eq!(
+        store
+            .run_retention_once(now, 0.80)
+            .unwrap()
+            .commit_log_segments,
+        0
+    );
     // Above diskSpaceCleanForciblyRatio: the oldest go even though not expired.
     let r = store.run_retention_once(now, 0.86).unwrap();
     assert_eq!((r.commit_log_segments, r.disk_full), (4, false));
@@ -125,7 +158,10 @@ fn forced_cleaning_and_disk_full_refusal() {
     assert!(r.disk_full);
     assert_eq!(store.write_block(), Some(WriteBlock::DiskFull));
     let mut rec = Msg::new("Ret", 0, b"refused").encode();
-    assert_eq!(store.put_message(&mut rec, "Ret", 0).status, P::SERVICE_NOT_AVAILABLE);
+    assert_eq!(
+        store.put_message(&mut rec, "Ret", 0).status,
+        P::SERVICE_NOT_AVAILABLE
+    );
     store.run_retention_once(now, 0.5).unwrap();
     assert_eq!(store.write_block(), None);
     assert!(store.put_message(&mut rec, "Ret", 0).is_ok());

@@ -34,7 +34,12 @@ pub struct RetentionDecision {
 
 /// Decides a retention round. `disk_used_ratio` is in `[0, 1]`, or negative when unknown
 /// (then expired files are deleted, as RocketMQ does).
-pub fn decide(config: &StoreConfig, now_ms: i64, utc_offset_secs: i32, disk_used_ratio: f64) -> RetentionDecision {
+pub fn decide(
+    config: &StoreConfig,
+    now_ms: i64,
+    utc_offset_secs: i32,
+    disk_used_ratio: f64,
+) -> RetentionDecision {
     let pct = |p: u32| f64::from(p) / 100.0;
     let hour = local_time(now_ms, utc_offset_secs).hour;
     let time_up = config
@@ -66,7 +71,9 @@ pub fn select_expired(
     segments
         .iter()
         .take(batch_max)
-        .take_while(|(_, _, mtime)| clean_immediately || now_ms >= mtime.saturating_add(reserved_ms))
+        .take_while(|(_, _, mtime)| {
+            clean_immediately || now_ms >= mtime.saturating_add(reserved_ms)
+        })
         .count()
 }
 
@@ -101,9 +108,15 @@ pub(crate) fn run_retention(
     disk_used_ratio: f64,
 ) -> Result<RetentionReport> {
     let d = decide(config, now_ms, utc_offset_secs, disk_used_ratio);
-    if d.disk_full != t.commit_log.write_block().is_some_and(|b| b == crate::store::status::WriteBlock::DiskFull) {
+    if d.disk_full
+        != t.commit_log
+            .write_block()
+            .is_some_and(|b| b == crate::store::status::WriteBlock::DiskFull)
+    {
         if d.disk_full {
-            log::error!("disk usage {disk_used_ratio:.3} is above the warning level: refusing writes");
+            log::error!(
+                "disk usage {disk_used_ratio:.3} is above the warning level: refusing writes"
+            );
         } else {
             log::info!("disk usage {disk_used_ratio:.3}: writes allowed again");
         }
@@ -117,7 +130,13 @@ pub(crate) fn run_retention(
         let keep_from = t.reput_offset.min(t.commit_log.flushed_offset());
         let reserved_ms = (config.file_reserved_hours as i64).saturating_mul(3_600_000);
         report.commit_log_segments = t.commit_log.delete_segments(keep_from, |c| {
-            select_expired(c, now_ms, reserved_ms, d.clean_immediately, config.delete_file_batch_max)
+            select_expired(
+                c,
+                now_ms,
+                reserved_ms,
+                d.clean_immediately,
+                config.delete_file_batch_max,
+            )
         })?;
     }
     let min = t.commit_log.min_offset();
@@ -140,7 +159,10 @@ pub struct DfProbe;
 
 impl DiskSpaceProbe for DfProbe {
     fn used_ratio(&self, path: &Path) -> std::io::Result<f64> {
-        let out = std::process::Command::new("df").arg("-Pk").arg(path).output()?;
+        let out = std::process::Command::new("df")
+            .arg("-Pk")
+            .arg(path)
+            .output()?;
         if !out.status.success() {
             return Err(std::io::Error::other("df failed"));
         }

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
+use crate::store::consume_queue_table::is_safe_topic_dir;
 use crate::store::record_format::{self as rf, RecordLayout, END_FILE_MIN_BLANK_BYTES};
 use crate::store::segment::Segment;
 use crate::store::segment_queue::SegmentQueue;
@@ -49,6 +50,59 @@ pub(crate) struct WriterState {
     pub(crate) topic_queue_table: HashMap<String, HashMap<i32, i64>>,
     /// Store timestamp of the last record (store timestamps never go backwards).
     pub(crate) last_store_ts: i64,
+}
+
+impl WriterState {
+    fn next_queue_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        self.topic_queue_table
+            .get(topic)
+            .and_then(|m| m.get(&queue_id))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn set_next_queue_offset(&mut self, topic: &str, queue_id: i32, next: i64) {
+        match self.topic_queue_table.get_mut(topic) {
+            Some(m) => {
+                m.insert(queue_id, next);
+            }
+            None => {
+                self.topic_queue_table
+                    .insert(topic.to_string(), HashMap::from([(queue_id, next)]));
+            }
+        }
+    }
+}
+
+/// Patches QUEUEOFFSET (consecutive from `queue_offset`, or 0 when not dispatched),
+/// PHYSICALOFFSET and STORETIMESTAMP of every record of `buf`; returns each record's offset
+/// for a batch (empty for one record).
+fn patch_records(
+    buf: &mut [u8],
+    layouts: &[RecordLayout],
+    dispatched: bool,
+    queue_offset: i64,
+    phy_offset: u64,
+    store_ts: i64,
+) -> std::result::Result<Vec<u64>, S> {
+    let mut batch_phy_offsets = Vec::new();
+    let mut pos = 0usize;
+    for (i, l) in layouts.iter().enumerate() {
+        let qo = if dispatched {
+            queue_offset + i as i64
+        } else {
+            0
+        };
+        let at = phy_offset + pos as u64;
+        if layouts.len() > 1 {
+            batch_phy_offsets.push(at);
+        }
+        // Layouts were validated against this same buffer, so patching cannot fail.
+        rf::patch_append_fields(&mut buf[pos..], l, qo, at, store_ts)
+            .map_err(|_| S::MESSAGE_ILLEGAL)?;
+        pos += l.total_size;
+    }
+    Ok(batch_phy_offsets)
 }
 
 /// The commitlog. See the module docs.
@@ -223,11 +277,12 @@ impl CommitLog {
                 log::warn!("illegal record for {topic}/{queue_id} at byte {pos}: {e}");
                 S::MESSAGE_ILLEGAL
             })?;
-            let (t, q, sys_flag) = rf::topic_queue_sysflag(rec, &l).map_err(|_| S::MESSAGE_ILLEGAL)?;
+            let (t, q, sys_flag) =
+                rf::topic_queue_sysflag(rec, &l).map_err(|_| S::MESSAGE_ILLEGAL)?;
             let crc_ok = rf::body_crc_matches(rec, &l).map_err(|_| S::MESSAGE_ILLEGAL)?;
             tx = sys_flag & rf::TRANSACTION_MASK;
-            let bad_tx = batch
-                && (tx == rf::TRANSACTION_PREPARED || tx == rf::TRANSACTION_ROLLBACK);
+            let bad_tx =
+                batch && (tx == rf::TRANSACTION_PREPARED || tx == rf::TRANSACTION_ROLLBACK);
             if t != topic.as_bytes() || q != queue_id || !crc_ok || bad_tx {
                 log::warn!("illegal record for {topic}/{queue_id}: key, CRC or tx type mismatch");
                 return Err(S::MESSAGE_ILLEGAL);
@@ -240,6 +295,10 @@ impl CommitLog {
             if !batch {
                 break;
             }
+        }
+        if !is_safe_topic_dir(topic) {
+            log::warn!("illegal topic name {topic:?}");
+            return Err(S::MESSAGE_ILLEGAL);
         }
         let too_big = buf.len() as u64 + END_FILE_MIN_BLANK_BYTES > self.segment_bytes;
         if layouts.is_empty() || pos != buf.len() || too_big {
@@ -262,7 +321,9 @@ impl CommitLog {
             log::error!("cannot create commitlog segment: {e}");
             S::CREATE_MAPPED_FILE_FAILED
         };
-        let seg = self.segment_for_write(w.write_offset).map_err(create_failed)?;
+        let seg = self
+            .segment_for_write(w.write_offset)
+            .map_err(create_failed)?;
         let remaining = seg.end_offset() - w.write_offset;
         if len + END_FILE_MIN_BLANK_BYTES <= remaining {
             return Ok(seg);
@@ -276,7 +337,31 @@ impl CommitLog {
         w.write_offset = seg.end_offset();
         self.confirm_offset.store(w.write_offset, Ordering::Release);
         log::info!("commitlog rolls to offset {}", w.write_offset);
-        self.segment_for_write(w.write_offset).map_err(create_failed)
+        self.segment_for_write(w.write_offset)
+            .map_err(create_failed)
+    }
+
+    /// Writes `buf` at `phy_offset`; on failure clears what may have been written (best
+    /// effort) so no partial record is left behind the write position.
+    fn write_record_bytes(
+        &self,
+        seg: &Segment,
+        phy_offset: u64,
+        buf: &[u8],
+    ) -> std::result::Result<(), S> {
+        let rel = phy_offset - seg.base_offset();
+        let Err(e) = seg.write_at(rel, buf) else {
+            return Ok(());
+        };
+        log::error!(
+            "commitlog write of {} bytes at {phy_offset} failed: {e}",
+            buf.len()
+        );
+        self.stats.failed_writes.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = seg.zero_range(rel, buf.len()) {
+            log::error!("cannot clear failed write at {phy_offset}: {e}");
+        }
+        Err(S::UNKNOWN_ERROR)
     }
 
     fn append_records(
@@ -297,44 +382,25 @@ impl CommitLog {
         let store_ts = (self.clock)().max(w.last_store_ts);
         let dispatched = tx != rf::TRANSACTION_PREPARED && tx != rf::TRANSACTION_ROLLBACK;
         let queue_offset = if dispatched {
-            w.topic_queue_table
-                .get(topic)
-                .and_then(|m| m.get(&queue_id))
-                .copied()
-                .unwrap_or(0)
+            w.next_queue_offset(topic, queue_id)
         } else {
             0
         };
-        let mut batch_phy_offsets = Vec::new();
-        let mut pos = 0usize;
-        for (i, l) in layouts.iter().enumerate() {
-            let qo = if dispatched { queue_offset + i as i64 } else { 0 };
-            let at = phy_offset + pos as u64;
-            if layouts.len() > 1 {
-                batch_phy_offsets.push(at);
-            }
-            // Layouts were validated against this same buffer, so patching cannot fail.
-            if rf::patch_append_fields(&mut buf[pos..], l, qo, at, store_ts).is_err() {
-                return PutMessageResult::failed(S::MESSAGE_ILLEGAL);
-            }
-            pos += l.total_size;
-        }
-        let rel = phy_offset - seg.base_offset();
-        if let Err(e) = seg.write_at(rel, buf) {
-            log::error!("commitlog write of {len} bytes at {phy_offset} failed: {e}");
-            self.stats.failed_writes.fetch_add(1, Ordering::Relaxed);
-            if let Err(e) = seg.zero_range(rel, buf.len()) {
-                log::error!("cannot clear failed write at {phy_offset}: {e}");
-            }
-            return PutMessageResult::failed(S::UNKNOWN_ERROR);
+        let batch_phy_offsets =
+            match patch_records(buf, layouts, dispatched, queue_offset, phy_offset, store_ts) {
+                Ok(v) => v,
+                Err(status) => return PutMessageResult::failed(status),
+            };
+        if let Err(status) = self.write_record_bytes(&seg, phy_offset, buf) {
+            return PutMessageResult::failed(status);
         }
         let n = layouts.len() as u32;
         if dispatched {
-            let slot = w.topic_queue_table.entry(topic.to_string()).or_default();
-            slot.insert(queue_id, queue_offset + i64::from(n));
+            w.set_next_queue_offset(topic, queue_id, queue_offset + i64::from(n));
         }
         w.write_offset = phy_offset + len;
         w.last_store_ts = store_ts;
+        // confirm before the timestamp: a reader of the timestamp then sees this record.
         self.confirm_offset.store(w.write_offset, Ordering::Release);
         self.last_store_ts.store(store_ts, Ordering::Release);
         drop(w);
@@ -344,17 +410,18 @@ impl CommitLog {
         if let Some(notify) = self.append_notify.get() {
             notify();
         }
+        let append = AppendResult {
+            phy_offset,
+            wrote_bytes: len as u32,
+            queue_offset,
+            store_timestamp_ms: store_ts,
+            msg_count: n,
+            end_offset: phy_offset + len,
+            batch_phy_offsets,
+        };
         PutMessageResult {
             status: S::PUT_OK,
-            append: Some(AppendResult {
-                phy_offset,
-                wrote_bytes: len as u32,
-                queue_offset,
-                store_timestamp_ms: store_ts,
-                msg_count: n,
-                end_offset: phy_offset + len,
-                batch_phy_offsets,
-            }),
+            append: Some(append),
         }
     }
 
@@ -419,7 +486,9 @@ impl CommitLog {
             Some(s) => Arc::clone(s),
             None => return Ok(None),
         };
-        let end = limit.min(seg.end_offset()).min(from.saturating_add(max_len));
+        let end = limit
+            .min(seg.end_offset())
+            .min(from.saturating_add(max_len));
         let mut buf = vec![0u8; end.saturating_sub(from) as usize];
         seg.read_at(from - seg.base_offset(), &mut buf)?;
         Ok(Some((buf, seg.end_offset())))

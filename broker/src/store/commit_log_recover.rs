@@ -46,10 +46,62 @@ pub(crate) struct ScanEnd {
     pub(crate) stop: WalkStop,
 }
 
+/// What to do at one position of a chunk.
+enum Next {
+    /// A whole message record of this many bytes is in the chunk.
+    Record(usize),
+    /// Continue at this offset (after a blank record).
+    JumpTo(u64),
+    /// The record continues past the chunk: read the next chunk from here.
+    Refill,
+    /// The record is larger than the whole chunk: read exactly this many bytes.
+    ReadWhole(u64),
+    /// The walk ends here.
+    Stop(WalkStop),
+}
+
+/// Bounds of the chunk being walked, as global offsets.
+struct ChunkBounds {
+    chunk_end: u64,
+    seg_end: u64,
+    limit: u64,
+}
+
+/// Classifies the bytes `rest` found at global offset `at` (`first`: at the chunk start).
+fn classify(rest: &[u8], at: u64, first: bool, b: &ChunkBounds) -> Next {
+    let invalid = |why| Next::Stop(WalkStop::Invalid(RecordError(why)));
+    let more_follows = b.chunk_end < b.seg_end && b.chunk_end < b.limit;
+    match rf::read_head(rest) {
+        Err(e) => Next::Stop(WalkStop::Invalid(e)),
+        Ok(None) if more_follows => Next::Refill,
+        Ok(None) => invalid("truncated record head"),
+        Ok(Some(RecordHead::Empty)) => Next::Stop(WalkStop::EndOfData),
+        Ok(Some(RecordHead::Blank { total_size })) => {
+            if at + u64::from(total_size) == b.seg_end {
+                Next::JumpTo(b.seg_end)
+            } else {
+                invalid("blank record does not reach the segment end")
+            }
+        }
+        Ok(Some(RecordHead::Message { total_size })) => {
+            let total = total_size as usize;
+            let fits = at + u64::from(total_size) <= b.seg_end.min(b.limit);
+            if total <= rest.len() {
+                Next::Record(total)
+            } else if fits && !first {
+                Next::Refill
+            } else if fits {
+                Next::ReadWhole(u64::from(total_size))
+            } else {
+                invalid("record crosses the segment or readable end")
+            }
+        }
+    }
+}
+
 impl CommitLog {
-    /// Reads one chunk (up to `chunk_bytes`, which must be at least `maxMessageSize`) from
-    /// `from` and calls `f(offset, info, record)` for every whole valid record in it, following
-    /// blank records to the next segment.
+    /// Reads one chunk (up to `chunk_bytes`) from `from` and calls `f(offset, info, record)`
+    /// for every whole valid record in it, following blank records to the next segment.
     pub(crate) fn walk_chunk<F>(
         &self,
         from: u64,
@@ -61,65 +113,37 @@ impl CommitLog {
     where
         F: FnMut(u64, &DispatchInfo<'_>, &[u8]),
     {
-        let stop = |next, why| Ok(WalkStep {
-            next,
-            stop: Some(why),
-        });
+        let step = |next, stop| Ok(WalkStep { next, stop });
         if from >= limit {
-            return stop(from, WalkStop::Limit);
+            return step(from, Some(WalkStop::Limit));
         }
         let Some((buf, seg_end)) = self.read_chunk(from, chunk_bytes, limit)? else {
-            return stop(from, WalkStop::NoSegment);
+            return step(from, Some(WalkStop::NoSegment));
         };
-        let chunk_end = from + buf.len() as u64;
+        let bounds = ChunkBounds {
+            chunk_end: from + buf.len() as u64,
+            seg_end,
+            limit,
+        };
         let mut i = 0usize;
         loop {
             let at = from + i as u64;
             if at >= limit {
-                return stop(at, WalkStop::Limit);
+                return step(at, Some(WalkStop::Limit));
             }
-            let rest = &buf[i..];
-            let head = match rf::read_head(rest) {
-                Ok(h) => h,
-                Err(e) => return stop(at, WalkStop::Invalid(e)),
-            };
-            match head {
-                None if chunk_end < seg_end && chunk_end < limit => {
-                    return Ok(WalkStep { next: at, stop: None })
-                }
-                None => return stop(at, WalkStop::Invalid(RecordError("truncated record head"))),
-                Some(RecordHead::Empty) => return stop(at, WalkStop::EndOfData),
-                Some(RecordHead::Blank { total_size }) => {
-                    if at + u64::from(total_size) != seg_end {
-                        let e = RecordError("blank record does not reach the segment end");
-                        return stop(at, WalkStop::Invalid(e));
-                    }
-                    return Ok(WalkStep {
-                        next: seg_end,
-                        stop: None,
-                    });
-                }
-                Some(RecordHead::Message { total_size }) => {
-                    let total = total_size as usize;
-                    if total > rest.len() {
-                        let fits = at + total as u64 <= seg_end.min(limit);
-                        if fits && i > 0 {
-                            return Ok(WalkStep { next: at, stop: None });
-                        }
-                        if fits {
-                            // A record larger than the chunk: read exactly that record.
-                            return self.walk_chunk(from, limit, check_crc, total as u64, f);
-                        }
-                        let e = RecordError("record crosses the segment or readable end");
-                        return stop(at, WalkStop::Invalid(e));
-                    }
-                    let rec = &rest[..total];
+            match classify(&buf[i..], at, i == 0, &bounds) {
+                Next::Record(total) => {
+                    let rec = &buf[i..i + total];
                     match rf::parse_dispatch(rec, Some(at), check_crc) {
                         Ok(info) => f(at, &info, rec),
-                        Err(e) => return stop(at, WalkStop::Invalid(e)),
+                        Err(e) => return step(at, Some(WalkStop::Invalid(e))),
                     }
                     i += total;
                 }
+                Next::JumpTo(next) => return step(next, None),
+                Next::Refill => return step(at, None),
+                Next::ReadWhole(total) => return self.walk_chunk(from, limit, check_crc, total, f),
+                Next::Stop(why) => return step(at, Some(why)),
             }
         }
     }
@@ -208,7 +232,10 @@ impl CommitLog {
     }
 
     /// Rebuilds "topicQueueTable" from the consume queues' max offsets.
-    pub(crate) fn restore_topic_queue_table(&self, entries: impl IntoIterator<Item = (String, i32, i64)>) {
+    pub(crate) fn restore_topic_queue_table(
+        &self,
+        entries: impl IntoIterator<Item = (String, i32, i64)>,
+    ) {
         let mut w = lock(&self.writer);
         w.topic_queue_table.clear();
         for (topic, queue_id, max_offset) in entries {

@@ -216,8 +216,7 @@ impl StoreConfig {
 
     /// Checks every constraint; the error names the offending key.
     pub fn validate(&self) -> Result<()> {
-        if self.commit_log_segment_bytes < 4096 || self.commit_log_segment_bytes > i32::MAX as u64
-        {
+        if self.commit_log_segment_bytes < 4096 || self.commit_log_segment_bytes > i32::MAX as u64 {
             return Err(Error::config(
                 "mappedFileSizeCommitLog",
                 "must be between 4096 and 2^31-1 bytes",
@@ -231,11 +230,17 @@ impl StoreConfig {
             ));
         }
         if self.max_message_bytes < 128 {
-            return Err(Error::config("maxMessageSize", "must be at least 128 bytes"));
+            return Err(Error::config(
+                "maxMessageSize",
+                "must be at least 128 bytes",
+            ));
         }
         for (key, v) in [
             ("flushIntervalCommitLog", self.flush_interval_commit_log_ms),
-            ("flushIntervalConsumeQueue", self.flush_interval_consume_queue_ms),
+            (
+                "flushIntervalConsumeQueue",
+                self.flush_interval_consume_queue_ms,
+            ),
             ("syncFlushTimeout", self.sync_flush_timeout_ms),
             ("cleanResourceInterval", self.clean_resource_interval_ms),
         ] {
@@ -257,7 +262,10 @@ impl StoreConfig {
 
     fn validate_ratios(&self) -> Result<()> {
         for (key, v) in [
-            ("diskMaxUsedSpaceRatio", self.disk_max_used_space_ratio_percent),
+            (
+                "diskMaxUsedSpaceRatio",
+                self.disk_max_used_space_ratio_percent,
+            ),
             (
                 "diskSpaceCleanForciblyRatio",
                 self.disk_space_clean_forcibly_ratio_percent,
@@ -369,8 +377,27 @@ mod tests {
     fn every_key_is_settable() {
         let mut c = StoreConfig::default();
         let values = [
-            "/r", "/r/cl", "8192", "200", "SYNC_FLUSH", "10", "20", "30", "1", "03;05", "80", "86",
-            "91", "50", "5", "false", "65536", "FALSE", "11", "13", "1s 2m",
+            "/r",
+            "/r/cl",
+            "8192",
+            "200",
+            "SYNC_FLUSH",
+            "10",
+            "20",
+            "30",
+            "1",
+            "03;05",
+            "80",
+            "86",
+            "91",
+            "50",
+            "5",
+            "false",
+            "65536",
+            "FALSE",
+            "11",
+            "13",
+            "1s 2m",
         ];
         for (k, v) in STORE_CONFIG_KEYS.iter().zip(values) {
             c.set(k, v).unwrap_or_else(|e| panic!("{k}: {e}"));
@@ -391,7 +418,9 @@ mod tests {
             c.set("nope", "1"),
             Err(Error::UnknownConfigKey("nope".into()))
         );
-        assert!(matches!(c.set("syncFlushTimeout", "x"), Err(Error::Config { key, .. }) if key == "syncFlushTimeout"));
+        assert!(
+            matches!(c.set("syncFlushTimeout", "x"), Err(Error::Config { key, .. }) if key == "syncFlushTimeout")
+        );
         c.consume_queue_file_bytes = 30;
         assert!(
             matches!(c.validate(), Err(Error::Config { key, .. }) if key == "mappedFileSizeConsumeQueue")

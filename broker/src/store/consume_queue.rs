@@ -136,7 +136,11 @@ impl ConsumeQueue {
         let start = first_offset + skip as i64;
         let empty = self.read_queue().last().is_none();
         let file_units = (self.read_queue().segment_bytes() / CQ_UNIT_BYTES) as i64;
-        let pad_from = if empty { start - start % file_units } else { max };
+        let pad_from = if empty {
+            start - start % file_units
+        } else {
+            max
+        };
         if start > max && !empty {
             log::warn!(
                 "consume queue {}/{} gap: expected offset {max}, got {start}; padding",
@@ -281,7 +285,10 @@ impl ConsumeQueue {
         if n > 0 {
             let removed = write_lock(&self.queue).remove_front(n);
             for s in &removed {
-                log::info!("retention deletes consume queue file {}", s.path().display());
+                log::info!(
+                    "retention deletes consume queue file {}",
+                    s.path().display()
+                );
                 s.destroy()?;
             }
         }
@@ -374,6 +381,9 @@ mod tests {
         };
         assert_eq!(valid_prefix_len(&[u(0, 10), u(10, 10), u(0, 0)], 100), 2);
         assert_eq!(valid_prefix_len(&[u(0, 10), u(5, 10)], 100), 1);
-        assert_eq!(valid_prefix_len(&[CqUnit::BLANK, u(0, 10), u(10, 10)], 15), 2);
+        assert_eq!(
+            valid_prefix_len(&[CqUnit::BLANK, u(0, 10), u(10, 10)], 15),
+            2
+        );
     }
 }

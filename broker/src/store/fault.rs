@@ -2,7 +2,7 @@
 //!
 //! Owns [`FaultHandle`], which every commitlog [`super::segment::Segment`] consults before a
 //! write or an fdatasync. Without the `testing` feature the handle is an empty struct and the
-//! checks compile to nothing; with it, a shared [`FaultInjector`] can make the n-th next write
+//! checks compile to nothing; with it, a shared `FaultInjector` can make the n-th next write
 //! fail after writing half its bytes (a torn, failed write) or the n-th next sync fail.
 
 use std::io;

@@ -208,7 +208,11 @@ impl FlushService {
                     log::error!("commitlog fdatasync failed, refusing further writes: {e}");
                     st.failed = true;
                     self.commit_log.set_flush_failed();
-                    ready.extend(st.waiters.drain(..).map(|w| (w.callback, FlushOutcome::Failed)));
+                    ready.extend(
+                        st.waiters
+                            .drain(..)
+                            .map(|w| (w.callback, FlushOutcome::Failed)),
+                    );
                 }
             }
         }

@@ -100,6 +100,13 @@ pub struct IndexEntryIn {
     pub store_timestamp: i64,
 }
 
+/// Bytes of one `put_keys` call, written after all entries are encoded.
+#[derive(Default)]
+struct PendingWrites {
+    entries: Vec<u8>,
+    slots: BTreeMap<u32, i32>,
+}
+
 /// One index file. See the module docs.
 #[derive(Debug)]
 pub struct IndexFile {
@@ -153,7 +160,11 @@ impl IndexFile {
             .map_err(|e| Error::io("stat index file", path, e))?
             .len();
         if len != Self::file_bytes(slot_num, max_index_num) {
-            return Err(Error::corrupt(path, len, "index file size does not match maxHashSlotNum/maxIndexNum"));
+            return Err(Error::corrupt(
+                path,
+                len,
+                "index file size does not match maxHashSlotNum/maxIndexNum",
+            ));
         }
         let mut b = [0u8; 40];
         file.read_exact_at(&mut b, 0)
@@ -208,7 +219,49 @@ impl IndexFile {
             .collect())
     }
 
-    /// Appends as many of `entries` as fit; returns how many were written.
+    /// Encodes one entry into `entry_buf`, linking it into its slot chain and advancing the
+    /// in-memory header.
+    fn add_entry(
+        &self,
+        h: &mut IndexHeader,
+        slots: &mut [i32],
+        e: &IndexEntryIn,
+        out: &mut PendingWrites,
+    ) {
+        let key_hash = index_key_hash(&e.key);
+        let slot = key_hash as u32 % self.slot_num;
+        let old = slots[slot as usize];
+        let prev = if old <= 0 || old > h.index_count {
+            0
+        } else {
+            old
+        };
+        let time_diff = if h.begin_timestamp <= 0 {
+            0
+        } else {
+            ((e.store_timestamp - h.begin_timestamp) / 1000).clamp(0, i64::from(i32::MAX))
+        };
+        out.entries.extend_from_slice(&key_hash.to_be_bytes());
+        out.entries.extend_from_slice(&e.phy_offset.to_be_bytes());
+        out.entries
+            .extend_from_slice(&(time_diff as i32).to_be_bytes());
+        out.entries.extend_from_slice(&prev.to_be_bytes());
+        slots[slot as usize] = h.index_count;
+        out.slots.insert(slot, h.index_count);
+        if h.index_count <= 1 {
+            h.begin_phy_offset = e.phy_offset;
+            h.begin_timestamp = e.store_timestamp;
+        }
+        if prev == 0 {
+            h.hash_slot_count += 1;
+        }
+        h.index_count += 1;
+        h.end_phy_offset = e.phy_offset;
+        h.end_timestamp = e.store_timestamp;
+    }
+
+    /// Appends as many of `entries` as fit; returns how many were written. Entries are written
+    /// first (one write), then the changed slots, then the header.
     pub(crate) fn put_keys(&self, entries: &[IndexEntryIn]) -> Result<usize> {
         let mut guard = lock(&self.slots);
         if guard.is_none() {
@@ -219,47 +272,19 @@ impl IndexFile {
         };
         let mut h = self.header();
         let first_index = h.index_count as u32;
-        let mut entry_buf = Vec::with_capacity(entries.len() * 20);
-        let mut dirty: BTreeMap<u32, i32> = BTreeMap::new();
-        let mut n = 0;
-        for e in entries {
-            if h.index_count as u32 >= self.max_index_num {
-                break;
-            }
-            let key_hash = index_key_hash(&e.key);
-            let slot = key_hash as u32 % self.slot_num;
-            let old = slots[slot as usize];
-            let prev = if old <= 0 || old > h.index_count { 0 } else { old };
-            let time_diff = if h.begin_timestamp <= 0 {
-                0
-            } else {
-                ((e.store_timestamp - h.begin_timestamp) / 1000).clamp(0, i64::from(i32::MAX))
-            };
-            entry_buf.extend_from_slice(&key_hash.to_be_bytes());
-            entry_buf.extend_from_slice(&e.phy_offset.to_be_bytes());
-            entry_buf.extend_from_slice(&(time_diff as i32).to_be_bytes());
-            entry_buf.extend_from_slice(&prev.to_be_bytes());
-            slots[slot as usize] = h.index_count;
-            dirty.insert(slot, h.index_count);
-            if h.index_count <= 1 {
-                h.begin_phy_offset = e.phy_offset;
-                h.begin_timestamp = e.store_timestamp;
-            }
-            if prev == 0 {
-                h.hash_slot_count += 1;
-            }
-            h.index_count += 1;
-            h.end_phy_offset = e.phy_offset;
-            h.end_timestamp = e.store_timestamp;
-            n += 1;
+        let mut out = PendingWrites::default();
+        let room = self.max_index_num.saturating_sub(first_index) as usize;
+        let n = entries.len().min(room);
+        for e in &entries[..n] {
+            self.add_entry(&mut h, slots, e, &mut out);
         }
         if n == 0 {
             return Ok(0);
         }
         self.file
-            .write_all_at(&entry_buf, self.entry_pos(first_index))
+            .write_all_at(&out.entries, self.entry_pos(first_index))
             .map_err(|e| self.io("write index entries", e))?;
-        for (slot, value) in dirty {
+        for (slot, value) in out.slots {
             self.file
                 .write_all_at(&value.to_be_bytes(), self.slot_pos(slot))
                 .map_err(|e| self.io("write index slot", e))?;
@@ -371,12 +396,18 @@ mod tests {
             .unwrap();
         assert_eq!(n, 3);
         let mut out = Vec::new();
-        f.select_phy_offsets("T#a", 10, 0, i64::MAX, &mut out).unwrap();
+        f.select_phy_offsets("T#a", 10, 0, i64::MAX, &mut out)
+            .unwrap();
         assert_eq!(out, vec![200, 0]);
         out.clear();
-        f.select_phy_offsets("T#a", 10, 11_500, 13_000, &mut out).unwrap();
+        f.select_phy_offsets("T#a", 10, 11_500, 13_000, &mut out)
+            .unwrap();
         assert_eq!(out, vec![200]);
-        assert_eq!(f.put_keys(&[entry("T#c", 300, 13_000), entry("T#d", 400, 14_000)]).unwrap(), 2);
+        assert_eq!(
+            f.put_keys(&[entry("T#c", 300, 13_000), entry("T#d", 400, 14_000)])
+                .unwrap(),
+            2
+        );
         assert!(f.is_full());
         assert_eq!(f.put_keys(&[entry("T#e", 500, 15_000)]).unwrap(), 0);
         f.flush().unwrap();
@@ -384,7 +415,8 @@ mod tests {
         assert_eq!(g.header().index_count, 6);
         assert_eq!(g.header().end_phy_offset, 400);
         let mut out = Vec::new();
-        g.select_phy_offsets("T#b", 10, 0, i64::MAX, &mut out).unwrap();
+        g.select_phy_offsets("T#b", 10, 0, i64::MAX, &mut out)
+            .unwrap();
         assert_eq!(out, vec![100]);
         assert!(g.is_time_matched(0, 10_000));
         assert!(!g.is_time_matched(20_000, 30_000));

@@ -40,7 +40,12 @@ pub struct IndexQueryResult {
 
 impl IndexService {
     /// Opens every index file in `dir` (sorted by name).
-    pub(crate) fn load(dir: &Path, slot_num: u32, max_index_num: u32, utc_offset_secs: i32) -> Result<Self> {
+    pub(crate) fn load(
+        dir: &Path,
+        slot_num: u32,
+        max_index_num: u32,
+        utc_offset_secs: i32,
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create index dir", dir, e))?;
         let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
             .and_then(|it| it.map(|e| e.map(|e| e.path())).collect())
@@ -76,10 +81,19 @@ impl IndexService {
 
     /// After a crash: keeps the leading files that are full, were flushed before the
     /// checkpoint's `index_ts` and end below the recovered commitlog end; deletes the rest.
-    /// Returns the commitlog offset from which records must be indexed again (the last kept
-    /// file's end offset, or 0 = from the start of the log when none is kept).
-    pub(crate) fn recover_abnormal(&self, index_ts: i64, commit_log_end: u64) -> Result<u64> {
+    /// Returns the commitlog offset from which records must be indexed again: the last kept
+    /// file's end; else the first deleted file's begin when its header shows entries (the
+    /// header is written after them); else 0, the start of the log. `None` when there was no
+    /// index file at all (nothing to rebuild beyond the normal re-dispatch).
+    pub(crate) fn recover_abnormal(
+        &self,
+        index_ts: i64,
+        commit_log_end: u64,
+    ) -> Result<Option<u64>> {
         let mut files = write_lock(&self.files);
+        if files.is_empty() {
+            return Ok(None);
+        }
         let keep = files
             .iter()
             .take_while(|f| {
@@ -89,12 +103,21 @@ impl IndexService {
                     && (h.end_phy_offset.max(0) as u64) < commit_log_end
             })
             .count();
+        let first_deleted = files.get(keep).map(|f| f.header());
         for f in files.drain(keep..) {
-            log::warn!("abnormal recovery deletes index file {} to rebuild it", f.path().display());
+            log::warn!(
+                "abnormal recovery deletes index file {} to rebuild it",
+                f.path().display()
+            );
             f.destroy()?;
         }
         *lock(&self.flushed_full) = keep;
-        Ok(files.last().map_or(0, |f| f.header().end_phy_offset.max(0) as u64))
+        let from = match (files.last(), first_deleted) {
+            (Some(kept), _) => kept.header().end_phy_offset.max(0) as u64,
+            (None, Some(h)) if h.has_entries() => h.begin_phy_offset.max(0) as u64,
+            _ => 0,
+        };
+        Ok(Some(from))
     }
 
     /// After a clean shutdown: deletes files whose entries point at or beyond the commitlog
@@ -106,7 +129,10 @@ impl IndexService {
             if !h.has_entries() || (h.end_phy_offset.max(0) as u64) < commit_log_end {
                 break;
             }
-            log::warn!("deleting index file {} beyond the commitlog end", f.path().display());
+            log::warn!(
+                "deleting index file {} beyond the commitlog end",
+                f.path().display()
+            );
             f.destroy()?;
             files.pop();
         }
@@ -127,29 +153,41 @@ impl IndexService {
 
     fn new_file(&self, files: &mut Vec<Arc<IndexFile>>, now_ms: i64) -> Result<Arc<IndexFile>> {
         let mut name = format_yyyymmddhhmmsssss(now_ms, self.utc_offset_secs);
-        if let Some(last) = files.last().and_then(|f| f.path().file_name()?.to_str().map(str::to_string)) {
+        if let Some(last) = files
+            .last()
+            .and_then(|f| f.path().file_name()?.to_str().map(str::to_string))
+        {
             if name <= last {
                 let bumped = last.parse::<u64>().unwrap_or(0) + 1;
                 name = format!("{bumped:017}");
             }
         }
-        let f = Arc::new(IndexFile::create(&self.dir.join(&name), self.slot_num, self.max_index_num)?);
+        let f = Arc::new(IndexFile::create(
+            &self.dir.join(&name),
+            self.slot_num,
+            self.max_index_num,
+        )?);
         log::info!("created index file {}", f.path().display());
         files.push(Arc::clone(&f));
         Ok(f)
     }
 
     /// Indexes `entries` (in commitlog order), skipping records already indexed and rolling
-    /// to new files as needed.
+    /// to new files as needed. Queries only wait for the files lock when a file is created.
     pub(crate) fn build(&self, entries: &[IndexEntryIn], now_ms: i64) -> Result<()> {
-        let mut files = write_lock(&self.files);
-        let below = Self::indexed_below(&files);
-        let start = entries.iter().position(|e| e.phy_offset >= below).unwrap_or(entries.len());
+        let below = Self::indexed_below(&self.files());
+        let start = entries
+            .iter()
+            .position(|e| e.phy_offset >= below)
+            .unwrap_or(entries.len());
         let mut rest = &entries[start..];
         while !rest.is_empty() {
-            let active = match files.last() {
+            let active = match self.files().last() {
                 Some(f) if !f.is_full() => Arc::clone(f),
-                _ => self.new_file(&mut files, now_ms)?,
+                _ => {
+                    let mut files = write_lock(&self.files);
+                    self.new_file(&mut files, now_ms)?
+                }
             };
             let n = active.put_keys(rest)?;
             rest = &rest[n..];
@@ -182,7 +220,14 @@ impl IndexService {
     }
 
     /// Candidate offsets for `key` of `topic` stored within `[begin, end]`, newest first.
-    pub fn query(&self, topic: &str, key: &str, max_num: usize, begin: i64, end: i64) -> Result<IndexQueryResult> {
+    pub fn query(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: usize,
+        begin: i64,
+        end: i64,
+    ) -> Result<IndexQueryResult> {
         let files = self.files();
         let mut r = IndexQueryResult::default();
         if let Some(last) = files.last() {

@@ -93,6 +93,36 @@ impl Default for StoreEnv {
     }
 }
 
+type LoadedFiles = (
+    Arc<CommitLog>,
+    Arc<ConsumeQueueTable>,
+    Option<Arc<IndexService>>,
+);
+
+/// Opens the commitlog segments, consume queues and index files (not yet recovered).
+fn load_files(config: &StoreConfig, env: &StoreEnv, utc_offset_secs: i32) -> Result<LoadedFiles> {
+    let root = &config.store_path_root_dir;
+    let cl_queue = SegmentQueue::load(
+        &config.commit_log_dir(),
+        config.commit_log_segment_bytes,
+        env.faults.clone(),
+    )?;
+    let commit_log = CommitLog::new(cl_queue, config.max_message_bytes, env.clock.clone());
+    let cq_table =
+        ConsumeQueueTable::load(&root.join("consumequeue"), config.consume_queue_file_bytes)?;
+    let index = if config.message_index_enable {
+        Some(Arc::new(IndexService::load(
+            &root.join("index"),
+            config.max_hash_slot_num,
+            config.max_index_num,
+            utc_offset_secs,
+        )?))
+    } else {
+        None
+    };
+    Ok((Arc::new(commit_log), Arc::new(cq_table), index))
+}
+
 /// Everything the service threads share.
 pub(crate) struct StoreInner {
     pub(crate) config: StoreConfig,
@@ -139,71 +169,33 @@ impl MessageStore {
         config.validate()?;
         let root = config.store_path_root_dir.clone();
         std::fs::create_dir_all(&root).map_err(|e| Error::io("create store root", &root, e))?;
-        let utc_offset_secs = env.utc_offset_secs.unwrap_or_else(time::local_utc_offset_secs);
+        let utc_offset_secs = env
+            .utc_offset_secs
+            .unwrap_or_else(time::local_utc_offset_secs);
         let abort = AbortFile::new(&root);
         let abnormal = abort.exists();
-        abort.create()?;
+        abort.create()?; // before anything is modified: a crash during recovery is a crash
         let checkpoint = Arc::new(StoreCheckpoint::open(&root.join("checkpoint"))?);
-        let cl_queue = SegmentQueue::load(
-            &config.commit_log_dir(),
-            config.commit_log_segment_bytes,
-            env.faults.clone(),
-        )?;
-        let commit_log = Arc::new(CommitLog::new(
-            cl_queue,
-            config.max_message_bytes,
+        let (commit_log, cq_table, index) = load_files(&config, &env, utc_offset_secs)?;
+        let dispatcher = Dispatcher::new(
+            Arc::clone(&cq_table),
+            index.clone(),
+            &config,
             env.clock.clone(),
-        ));
-        let cq_table = Arc::new(ConsumeQueueTable::load(
-            &root.join("consumequeue"),
-            config.consume_queue_file_bytes,
-        )?);
-        let index = if config.message_index_enable {
-            Some(Arc::new(IndexService::load(
-                &root.join("index"),
-                config.max_hash_slot_num,
-                config.max_index_num,
-                utc_offset_secs,
-            )?))
-        } else {
-            None
-        };
-        let chunk_bytes = config.max_message_bytes.max(1 << 20);
-        let dispatcher = Dispatcher {
-            cq_table: Arc::clone(&cq_table),
-            index: index.clone(),
-            delay_levels_ms: config.delay_levels_ms()?,
-            chunk_bytes,
-            listener: Mutex::new(None),
-            clock: env.clock.clone(),
-        };
-        let recovery = recover::recover(
-            &recover::RecoveryParts {
-                commit_log: &commit_log,
-                cq_table: &cq_table,
-                index: index.as_deref(),
-                dispatcher: &dispatcher,
-                checkpoint: checkpoint.loaded(),
-                check_crc: config.check_crc_on_recover,
-                chunk_bytes,
-            },
-            abnormal,
         )?;
+        let parts = recover::RecoveryParts {
+            commit_log: &commit_log,
+            cq_table: &cq_table,
+            index: index.as_deref(),
+            dispatcher: &dispatcher,
+            checkpoint: checkpoint.loaded(),
+            check_crc: config.check_crc_on_recover,
+            chunk_bytes: dispatcher.chunk_bytes,
+        };
+        let recovery = recover::recover(&parts, abnormal)?;
         checkpoint.set_confirm_phy_offset(0);
         checkpoint.flush()?;
-        let reput = Arc::new(ReputService {
-            commit_log: Arc::clone(&commit_log),
-            dispatcher,
-            reput_offset: recovery.commit_log_end.into(),
-            last_dispatched_ts: recovery.last_store_timestamp.into(),
-            signal: Signal::default(),
-        });
-        let weak = Arc::downgrade(&reput);
-        commit_log.set_append_notify(Box::new(move || {
-            if let Some(r) = weak.upgrade() {
-                r.signal.wakeup();
-            }
-        }));
+        let reput = ReputService::new(Arc::clone(&commit_log), dispatcher, &recovery);
         let flush = Arc::new(FlushService::new(
             Arc::clone(&commit_log),
             Arc::clone(&checkpoint),
@@ -245,11 +237,17 @@ impl MessageStore {
         let i = &self.inner;
         let (flush, flush2) = (Arc::clone(&i.flush), Arc::clone(&i.flush));
         threads.push(spawn("flush-commitlog", Box::new(move || flush.run()))?);
-        threads.push(spawn("flush-timeout", Box::new(move || flush2.run_timeouts()))?);
+        threads.push(spawn(
+            "flush-timeout",
+            Box::new(move || flush2.run_timeouts()),
+        )?);
         let reput = Arc::clone(&i.reput);
         threads.push(spawn("reput", Box::new(move || reput.run()))?);
         let (a, b) = (Arc::clone(i), Arc::clone(i));
-        threads.push(spawn("flush-logics", Box::new(move || a.run_logics_flush()))?);
+        threads.push(spawn(
+            "flush-logics",
+            Box::new(move || a.run_logics_flush()),
+        )?);
         threads.push(spawn("clean", Box::new(move || b.run_clean()))?);
         Ok(())
     }
@@ -285,7 +283,9 @@ impl MessageStore {
         }
         let end = i.commit_log.confirm_offset();
         let from = i.reput.reput_offset.load(Ordering::Acquire);
-        i.reput.dispatcher.dispatch_range(&i.commit_log, from, end)?;
+        i.reput
+            .dispatcher
+            .dispatch_range(&i.commit_log, from, end)?;
         let (_, ts) = i.commit_log.flush()?;
         i.cq_table.flush_all()?;
         if let Some(index) = &i.index {
@@ -357,9 +357,12 @@ impl MessageStore {
             return result;
         }
         let (tx, rx) = mpsc::sync_channel(1);
-        self.request_flush(end, Box::new(move |o| {
-            let _ = tx.send(o);
-        }));
+        self.request_flush(
+            end,
+            Box::new(move |o| {
+                let _ = tx.send(o);
+            }),
+        );
         let timeout = Duration::from_millis(self.inner.config.sync_flush_timeout_ms * 2);
         result.status = match rx.recv_timeout(timeout) {
             Ok(FlushOutcome::Flushed) => PutMessageStatus::PUT_OK,
@@ -439,7 +442,13 @@ impl StoreInner {
             index: self.index.as_deref(),
             reput_offset: self.reput.reput_offset.load(Ordering::Acquire),
         };
-        clean::run_retention(&targets, &self.config, self.utc_offset_secs, now_ms, disk_used_ratio)
+        clean::run_retention(
+            &targets,
+            &self.config,
+            self.utc_offset_secs,
+            now_ms,
+            disk_used_ratio,
+        )
     }
 
     fn run_clean(&self) {

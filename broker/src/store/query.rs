@@ -32,7 +32,13 @@ fn empty_result(status: G, next_begin_offset: i64, min: i64, max: i64) -> GetMes
     }
 }
 
-fn is_batch_full(total_bytes: u64, count: usize, size: u64, max_count: usize, max_bytes: u64) -> bool {
+fn is_batch_full(
+    total_bytes: u64,
+    count: usize,
+    size: u64,
+    max_count: usize,
+    max_bytes: u64,
+) -> bool {
     if total_bytes == 0 || count == 0 {
         return false;
     }
@@ -160,7 +166,13 @@ impl MessageStore {
         let Some(index) = &self.inner.index else {
             return Ok(QueryMessageResult::default());
         };
-        let hits = index.query(topic, key, max_num.saturating_mul(2).max(32), begin_ms, end_ms)?;
+        let hits = index.query(
+            topic,
+            key,
+            max_num.saturating_mul(2).max(32),
+            begin_ms,
+            end_ms,
+        )?;
         let mut out = QueryMessageResult {
             messages: Vec::new(),
             index_last_update_timestamp: hits.last_update_timestamp,
@@ -170,28 +182,40 @@ impl MessageStore {
             if out.messages.len() >= max_num {
                 break;
             }
-            let Some(rec) = self.inner.commit_log.read_record(phy)? else {
-                continue;
-            };
-            let Ok(info) = rf::parse_dispatch(&rec, Some(phy), false) else {
-                continue;
-            };
-            let key_matches = info.keys.as_deref().is_some_and(|ks| ks.split(' ').any(|k| k == key))
-                || info.uniq_key.as_deref() == Some(key);
-            if info.topic != topic || !key_matches {
-                continue;
-            }
-            if let Some(region) = self.inner.commit_log.region(phy, rec.len() as u32) {
-                out.messages.push(MessageRegion {
-                    queue_offset: info.queue_offset,
-                    phy_offset: phy,
-                    size: region.len,
-                    tags_code: info.tags_code(),
-                    region,
-                });
+            if let Some(m) = self.verified_hit(phy, topic, key)? {
+                out.messages.push(m);
             }
         }
         Ok(out)
+    }
+
+    /// The record at `phy` if it is a valid record of `topic` carrying `key` in KEYS or as
+    /// UNIQ_KEY.
+    fn verified_hit(&self, phy: u64, topic: &str, key: &str) -> Result<Option<MessageRegion>> {
+        let Some(rec) = self.inner.commit_log.read_record(phy)? else {
+            return Ok(None);
+        };
+        let Ok(info) = rf::parse_dispatch(&rec, Some(phy), false) else {
+            return Ok(None);
+        };
+        let in_keys = info
+            .keys
+            .as_deref()
+            .is_some_and(|ks| ks.split(' ').any(|k| k == key));
+        if info.topic != topic || !(in_keys || info.uniq_key.as_deref() == Some(key)) {
+            return Ok(None);
+        }
+        Ok(self
+            .inner
+            .commit_log
+            .region(phy, rec.len() as u32)
+            .map(|region| MessageRegion {
+                queue_offset: info.queue_offset,
+                phy_offset: phy,
+                size: region.len,
+                tags_code: info.tags_code(),
+                region,
+            }))
     }
 
     fn queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
@@ -217,12 +241,19 @@ impl MessageStore {
     }
 
     /// Store time of the message at `offset` of `topic`/`queue_id`.
-    pub fn message_store_timestamp(&self, topic: &str, queue_id: i32, offset: i64) -> Result<Option<i64>> {
+    pub fn message_store_timestamp(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+    ) -> Result<Option<i64>> {
         let Some(q) = self.queue(topic, queue_id) else {
             return Ok(None);
         };
         match q.unit_at(offset)? {
-            Some(u) if !u.is_blank() && u.phy_offset >= 0 => self.store_time_at(u.phy_offset as u64),
+            Some(u) if !u.is_blank() && u.phy_offset >= 0 => {
+                self.store_time_at(u.phy_offset as u64)
+            }
             _ => Ok(None),
         }
     }

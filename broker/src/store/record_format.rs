@@ -77,19 +77,25 @@ pub enum RecordHead {
 }
 
 fn be_i32(buf: &[u8], pos: usize) -> RResult<i32> {
-    let b = buf.get(pos..pos + 4).ok_or(RecordError("truncated i32 field"))?;
+    let b = buf
+        .get(pos..pos + 4)
+        .ok_or(RecordError("truncated i32 field"))?;
     Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 fn be_i64(buf: &[u8], pos: usize) -> RResult<i64> {
-    let b = buf.get(pos..pos + 8).ok_or(RecordError("truncated i64 field"))?;
+    let b = buf
+        .get(pos..pos + 8)
+        .ok_or(RecordError("truncated i64 field"))?;
     let mut a = [0u8; 8];
     a.copy_from_slice(b);
     Ok(i64::from_be_bytes(a))
 }
 
 fn be_i16(buf: &[u8], pos: usize) -> RResult<i16> {
-    let b = buf.get(pos..pos + 2).ok_or(RecordError("truncated i16 field"))?;
+    let b = buf
+        .get(pos..pos + 2)
+        .ok_or(RecordError("truncated i16 field"))?;
     Ok(i16::from_be_bytes([b[0], b[1]]))
 }
 
@@ -145,6 +151,27 @@ pub struct RecordLayout {
     pub props_len: usize,
 }
 
+/// BORNHOST and STOREHOST sizes selected by SYSFLAG.
+fn host_lens(sys_flag: i32) -> (usize, usize) {
+    let len = |bit| if sys_flag & bit != 0 { 20 } else { 8 };
+    (len(FLAG_BORNHOST_V6), len(FLAG_STOREHOST_V6))
+}
+
+/// Reads the topic length (1 byte under V1, i16 under V2) at `pos`; returns it and the
+/// position of the topic bytes.
+fn read_topic_len(rec: &[u8], pos: usize, magic: i32) -> RResult<(usize, usize)> {
+    if magic == MAGIC_V2 {
+        let l = be_i16(rec, pos)?;
+        if l < 0 {
+            return Err(RecordError("negative topic length"));
+        }
+        Ok((l as usize, pos + 2))
+    } else {
+        let l = *rec.get(pos).ok_or(RecordError("truncated topic length"))?;
+        Ok((l as usize, pos + 1))
+    }
+}
+
 /// Validates the layout of the record at the start of `rec` and returns its field positions.
 /// The record's TOTALSIZE must be ≤ `rec.len()`; only `rec[..TOTALSIZE]` is examined.
 pub fn parse_layout(rec: &[u8]) -> RResult<RecordLayout> {
@@ -158,40 +185,21 @@ pub fn parse_layout(rec: &[u8]) -> RResult<RecordLayout> {
     if magic != MAGIC_V1 && magic != MAGIC_V2 {
         return Err(RecordError("bad MAGICCODE"));
     }
-    let sys_flag = be_i32(rec, POS_SYS_FLAG)?;
-    let born_host_len = if sys_flag & FLAG_BORNHOST_V6 != 0 { 20 } else { 8 };
-    let store_host_len = if sys_flag & FLAG_STOREHOST_V6 != 0 { 20 } else { 8 };
+    let (born_host_len, store_host_len) = host_lens(be_i32(rec, POS_SYS_FLAG)?);
     let store_timestamp_pos = POS_BORN_HOST + born_host_len;
     // STORETIMESTAMP, STOREHOST, RECONSUMETIMES, PREPARED_TX_OFFSET.
     let body_len_pos = store_timestamp_pos + 8 + store_host_len + 4 + 8;
-    let body_len = be_i32(rec, body_len_pos)?;
-    if body_len < 0 {
-        return Err(RecordError("negative body length"));
-    }
+    let body_len = usize::try_from(be_i32(rec, body_len_pos)?)
+        .map_err(|_| RecordError("negative body length"))?;
     let body_pos = body_len_pos + 4;
-    let body_len = body_len as usize;
     let topic_len_pos = body_pos
         .checked_add(body_len)
         .ok_or(RecordError("body length overflow"))?;
-    let (topic_len, topic_pos) = if magic == MAGIC_V2 {
-        let l = be_i16(rec, topic_len_pos)?;
-        if l < 0 {
-            return Err(RecordError("negative topic length"));
-        }
-        (l as usize, topic_len_pos + 2)
-    } else {
-        let l = *rec
-            .get(topic_len_pos)
-            .ok_or(RecordError("truncated topic length"))?;
-        (l as usize, topic_len_pos + 1)
-    };
+    let (topic_len, topic_pos) = read_topic_len(rec, topic_len_pos, magic)?;
     let props_len_pos = topic_pos + topic_len;
-    let props_len = be_i16(rec, props_len_pos)?;
-    if props_len < 0 {
-        return Err(RecordError("negative properties length"));
-    }
+    let props_len = usize::try_from(be_i16(rec, props_len_pos)?)
+        .map_err(|_| RecordError("negative properties length"))?;
     let props_pos = props_len_pos + 2;
-    let props_len = props_len as usize;
     if props_pos + props_len != total_size {
         return Err(RecordError("field lengths do not add up to TOTALSIZE"));
     }
@@ -309,7 +317,9 @@ pub fn parse_dispatch(
     let phy_offset = be_i64(rec, POS_PHY_OFFSET)?;
     if let Some(expected) = expected_phy_offset {
         if phy_offset < 0 || phy_offset as u64 != expected {
-            return Err(RecordError("PHYSICALOFFSET does not match the record position"));
+            return Err(RecordError(
+                "PHYSICALOFFSET does not match the record position",
+            ));
         }
     }
     let body = &rec[l.body_pos..l.body_pos + l.body_len];
@@ -344,7 +354,11 @@ pub fn topic_queue_sysflag<'a>(rec: &'a [u8], l: &RecordLayout) -> RResult<(&'a 
     let topic = rec
         .get(l.topic_pos..l.topic_pos + l.topic_len)
         .ok_or(RecordError("truncated topic"))?;
-    Ok((topic, be_i32(rec, POS_QUEUE_ID)?, be_i32(rec, POS_SYS_FLAG)?))
+    Ok((
+        topic,
+        be_i32(rec, POS_QUEUE_ID)?,
+        be_i32(rec, POS_SYS_FLAG)?,
+    ))
 }
 
 /// Reads BODYCRC and checks it against the body.
@@ -368,8 +382,7 @@ pub fn prefix_store_timestamp(prefix: &[u8]) -> RResult<i64> {
     if magic != MAGIC_V1 && magic != MAGIC_V2 {
         return Err(RecordError("bad MAGICCODE"));
     }
-    let sys_flag = be_i32(prefix, POS_SYS_FLAG)?;
-    let born_host_len = if sys_flag & FLAG_BORNHOST_V6 != 0 { 20 } else { 8 };
+    let (born_host_len, _) = host_lens(be_i32(prefix, POS_SYS_FLAG)?);
     be_i64(prefix, POS_BORN_HOST + born_host_len)
 }
 
@@ -497,6 +510,28 @@ mod tests {
         assert_eq!(l.store_timestamp_pos, 56);
         assert_eq!(l.body_pos, 88);
         assert_eq!(rec.len(), 91 + 5 + 6 + "TAGS\u{1}a\u{2}".len());
+    }
+
+    #[test]
+    fn long_topics_use_the_v2_magic() {
+        let host = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 1);
+        let topic = "T".repeat(200);
+        let rec = encode_record(&RecordFields {
+            topic: &topic,
+            queue_id: 0,
+            flag: 0,
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: host,
+            store_host: host,
+            reconsume_times: 0,
+            prepared_tx_offset: 0,
+            body: b"b",
+            properties: &[],
+        });
+        assert_eq!(&rec[4..8], &MAGIC_V2.to_be_bytes());
+        assert_eq!(rec.len(), 91 + 1 + 1 + 200);
+        assert_eq!(parse_dispatch(&rec, None, true).unwrap().topic, topic);
     }
 
     #[test]

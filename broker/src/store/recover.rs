@@ -15,7 +15,7 @@
 use crate::error::Result;
 use crate::store::checkpoint::CheckpointData;
 use crate::store::commit_log::CommitLog;
-use crate::store::commit_log_recover::WalkStop;
+use crate::store::commit_log_recover::{ScanEnd, WalkStop};
 use crate::store::consume_queue_table::ConsumeQueueTable;
 use crate::store::index_service::IndexService;
 use crate::store::reput::Dispatcher;
@@ -56,8 +56,8 @@ fn describe(stop: WalkStop) -> String {
     }
 }
 
-/// Runs recovery. See the module docs.
-pub(crate) fn recover(p: &RecoveryParts<'_>, abnormal: bool) -> Result<RecoveryReport> {
+/// Steps 1: where the scan starts and how far it may go, then the scan itself.
+fn scan_commit_log(p: &RecoveryParts<'_>, abnormal: bool) -> Result<(u64, ScanEnd)> {
     let cp = p.checkpoint;
     let cl = p.commit_log;
     let (scan_start, limit) = if abnormal {
@@ -74,16 +74,25 @@ pub(crate) fn recover(p: &RecoveryParts<'_>, abnormal: bool) -> Result<RecoveryR
             "commitlog recovery ({}) stops at offset {end}: {e}; later bytes are discarded",
             if abnormal { "after a crash" } else { "clean" }
         ),
-        _ if !abnormal && limit != u64::MAX && end < limit => log::warn!(
-            "commitlog ends at {end}, before the checkpointed end {limit}"
-        ),
+        _ if !abnormal && limit != u64::MAX && end < limit => {
+            log::warn!("commitlog ends at {end}, before the checkpointed end {limit}")
+        }
         _ => {}
     }
+    Ok((scan_start, scan))
+}
+
+/// Runs recovery. See the module docs.
+pub(crate) fn recover(p: &RecoveryParts<'_>, abnormal: bool) -> Result<RecoveryReport> {
+    let cp = p.checkpoint;
+    let cl = p.commit_log;
+    let (scan_start, scan) = scan_commit_log(p, abnormal)?;
+    let end = scan.end;
     let last_ts = scan.last_store_ts.max(cp.physic_msg_timestamp);
     cl.truncate_to(end, last_ts)?;
     let cl_min = cl.min_offset();
     let index_from = match p.index {
-        Some(ix) if abnormal => Some(ix.recover_abnormal(cp.index_msg_timestamp, end)?),
+        Some(ix) if abnormal => ix.recover_abnormal(cp.index_msg_timestamp, end)?,
         Some(ix) => {
             ix.recover_normal(end)?;
             None

@@ -2,7 +2,7 @@
 //! (RocketMQ `ReputMessageService` + `CommitLogDispatcher`s).
 //!
 //! Owns the reput offset (how far the commitlog has been dispatched), the `reput` thread that
-//! tails the commitlog, and the arriving-message listener. The same [`Dispatcher`] rebuilds
+//! tails the commitlog, and the arriving-message listener. The same `Dispatcher` rebuilds
 //! consume queues and index synchronously during start-up recovery. Dispatch rules: prepared
 //! and rollback transactional records get no consume-queue unit; rollback records are not
 //! indexed; on `SCHEDULE_TOPIC_XXXX` the tags code is the delivery time (store time + the
@@ -15,11 +15,13 @@ use std::time::Duration;
 use crate::error::Result;
 use crate::store::commit_log::{lock, CommitLog};
 use crate::store::commit_log_recover::{WalkStep, WalkStop};
+use crate::store::config::StoreConfig;
 use crate::store::consume_queue::CqUnit;
-use crate::store::consume_queue_table::ConsumeQueueTable;
+use crate::store::consume_queue_table::{is_safe_topic_dir, ConsumeQueueTable};
 use crate::store::index_file::IndexEntryIn;
 use crate::store::index_service::IndexService;
 use crate::store::record_format::{self as rf, DispatchInfo};
+use crate::store::recover::RecoveryReport;
 use crate::store::service::Signal;
 use crate::store::time::Clock;
 
@@ -45,6 +47,23 @@ pub(crate) struct Dispatcher {
 }
 
 impl Dispatcher {
+    /// A dispatcher writing into `cq_table` and `index` (when enabled).
+    pub(crate) fn new(
+        cq_table: Arc<ConsumeQueueTable>,
+        index: Option<Arc<IndexService>>,
+        config: &StoreConfig,
+        clock: Clock,
+    ) -> Result<Self> {
+        Ok(Dispatcher {
+            cq_table,
+            index,
+            delay_levels_ms: config.delay_levels_ms()?,
+            chunk_bytes: config.max_message_bytes.max(1 << 20),
+            listener: Mutex::new(None),
+            clock,
+        })
+    }
+
     fn tags_code(&self, info: &DispatchInfo<'_>) -> i64 {
         if info.topic == rf::SCHEDULE_TOPIC {
             if let Some(level) = info.delay_level {
@@ -59,7 +78,13 @@ impl Dispatcher {
         info.tags_code()
     }
 
-    fn collect(&self, at: u64, info: &DispatchInfo<'_>, groups: &mut Vec<Group>, keys: &mut Vec<IndexEntryIn>) {
+    fn collect(
+        &self,
+        at: u64,
+        info: &DispatchInfo<'_>,
+        groups: &mut Vec<Group>,
+        keys: &mut Vec<IndexEntryIn>,
+    ) {
         let tx = info.transaction_type();
         if tx != rf::TRANSACTION_PREPARED && tx != rf::TRANSACTION_ROLLBACK {
             let unit = CqUnit {
@@ -115,6 +140,13 @@ impl Dispatcher {
         })?;
         let mut arrived = Vec::with_capacity(groups.len());
         for g in &groups {
+            if !is_safe_topic_dir(&g.topic) {
+                log::error!(
+                    "record topic {:?} cannot have a consume queue; skipped",
+                    g.topic
+                );
+                continue;
+            }
             let cq = self.cq_table.find_or_create(&g.topic, g.queue_id)?;
             let mut i = 0;
             while i < g.units.len() {
@@ -171,6 +203,30 @@ pub(crate) struct ReputService {
 }
 
 impl ReputService {
+    /// The service for a recovered store: dispatching resumes at the recovered end, and every
+    /// append wakes it.
+    pub(crate) fn new(
+        commit_log: Arc<CommitLog>,
+        dispatcher: Dispatcher,
+        recovery: &RecoveryReport,
+    ) -> Arc<Self> {
+        let reput = Arc::new(ReputService {
+            commit_log: Arc::clone(&commit_log),
+            dispatcher,
+            reput_offset: AtomicU64::new(recovery.commit_log_end),
+            last_dispatched_ts: AtomicI64::new(recovery.last_store_timestamp),
+            signal: Signal::default(),
+        });
+        // Weak: the commitlog must not keep its dispatcher alive (no reference cycle).
+        let weak = Arc::downgrade(&reput);
+        commit_log.set_append_notify(Box::new(move || {
+            if let Some(r) = weak.upgrade() {
+                r.signal.wakeup();
+            }
+        }));
+        reput
+    }
+
     /// Bytes written to the commitlog but not yet dispatched.
     pub(crate) fn behind(&self) -> u64 {
         self.commit_log
@@ -187,7 +243,10 @@ impl ReputService {
                 self.signal.wait(Duration::from_millis(100));
                 continue;
             }
-            match self.dispatcher.dispatch_chunk(&self.commit_log, from, confirm, true) {
+            match self
+                .dispatcher
+                .dispatch_chunk(&self.commit_log, from, confirm, true)
+            {
                 Ok((step, ts)) => self.advance(step, ts, confirm),
                 Err(e) => {
                     log::error!("dispatch at commitlog offset {from} failed, will retry: {e}");

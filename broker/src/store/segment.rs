@@ -50,7 +50,12 @@ pub struct Segment {
 impl Segment {
     /// Creates (or reopens) the segment file for `base_offset` in `dir`, preallocated to
     /// `size_bytes` with `set_len` (a sparse file reading as zeros).
-    pub fn create(dir: &Path, base_offset: u64, size_bytes: u64, fault: FaultHandle) -> Result<Self> {
+    pub fn create(
+        dir: &Path,
+        base_offset: u64,
+        size_bytes: u64,
+        fault: FaultHandle,
+    ) -> Result<Self> {
         let path = dir.join(segment_file_name(base_offset));
         let file = OpenOptions::new()
             .read(true)
@@ -72,7 +77,12 @@ impl Segment {
 
     /// Opens an existing segment file. A file shorter than `size_bytes` (a crash during
     /// creation, or a torn tail) is extended with zeros; a longer one is corruption.
-    pub fn open(path: &Path, base_offset: u64, size_bytes: u64, fault: FaultHandle) -> Result<Self> {
+    pub fn open(
+        path: &Path,
+        base_offset: u64,
+        size_bytes: u64,
+        fault: FaultHandle,
+    ) -> Result<Self> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -147,7 +157,10 @@ impl Segment {
             Some(end) if end <= self.size_bytes => Ok(()),
             _ => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("range {position}+{len} outside segment of {}", self.size_bytes),
+                format!(
+                    "range {position}+{len} outside segment of {}",
+                    self.size_bytes
+                ),
             )),
         }
     }
@@ -183,7 +196,9 @@ impl Segment {
     /// shrunk and re-extended, so no stale bytes survive past a truncation point).
     pub fn zero_from(&self, position: u64) -> Result<()> {
         let ctx = |e| Error::io("truncate segment", &self.path, e);
-        self.file.set_len(position.min(self.size_bytes)).map_err(ctx)?;
+        self.file
+            .set_len(position.min(self.size_bytes))
+            .map_err(ctx)?;
         self.file.set_len(self.size_bytes).map_err(ctx)
     }
 
@@ -219,7 +234,10 @@ mod tests {
     #[test]
     fn names_roundtrip() {
         assert_eq!(segment_file_name(1073741824), "00000000001073741824");
-        assert_eq!(parse_segment_file_name("00000000001073741824"), Some(1073741824));
+        assert_eq!(
+            parse_segment_file_name("00000000001073741824"),
+            Some(1073741824)
+        );
         assert_eq!(parse_segment_file_name("0000000000107374182"), None);
         assert_eq!(parse_segment_file_name("0000000000107374182x"), None);
     }

@@ -55,7 +55,12 @@ impl SegmentQueue {
                     ));
                 }
             }
-            segments.push(Arc::new(Segment::open(&path, base, segment_bytes, fault.clone())?));
+            segments.push(Arc::new(Segment::open(
+                &path,
+                base,
+                segment_bytes,
+                fault.clone(),
+            )?));
         }
         Ok(SegmentQueue {
             dir: dir.to_path_buf(),
@@ -112,7 +117,10 @@ impl SegmentQueue {
                 return Err(Error::corrupt(
                     &self.dir,
                     offset,
-                    format!("offset is not next to the last segment ending at {}", last.end_offset()),
+                    format!(
+                        "offset is not next to the last segment ending at {}",
+                        last.end_offset()
+                    ),
                 ));
             }
         }
@@ -144,7 +152,10 @@ impl SegmentQueue {
             if last.base_offset() <= offset {
                 break;
             }
-            log::warn!("deleting segment {} beyond offset {offset}", last.path().display());
+            log::warn!(
+                "deleting segment {} beyond offset {offset}",
+                last.path().display()
+            );
             last.destroy()?;
             self.segments.pop();
         }

@@ -64,13 +64,20 @@ impl Signal {
 }
 
 /// Spawns a named service thread.
-pub(crate) fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHandle<()>> {
+pub(crate) fn spawn(
+    name: &str,
+    f: impl FnOnce() + Send + 'static,
+) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name(name.to_string()).spawn(f)
 }
 
 /// Joins a service thread, logging if it panicked.
 pub(crate) fn join(handle: JoinHandle<()>) {
-    let name = handle.thread().name().unwrap_or("store service").to_string();
+    let name = handle
+        .thread()
+        .name()
+        .unwrap_or("store service")
+        .to_string();
     if handle.join().is_err() {
         log::error!("{name} thread panicked");
     }

@@ -120,7 +120,10 @@ mod tests {
         assert_eq!(local_time(ms, -6 * 3600).day, 3);
         assert_eq!(format_yyyymmddhhmmsssss(0, 0), "19700101000000000");
         // leap day
-        assert_eq!(format_yyyymmddhhmmsssss(951_782_400_000, 0), "20000229000000000");
+        assert_eq!(
+            format_yyyymmddhhmmsssss(951_782_400_000, 0),
+            "20000229000000000"
+        );
     }
 
     #[test]

@@ -148,7 +148,12 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 /// All records of a queue from `from`, read through `get_messages`.
-pub fn read_queue(store: &MessageStore, topic: &str, queue_id: i32, from: i64) -> Vec<(i64, Vec<u8>)> {
+pub fn read_queue(
+    store: &MessageStore,
+    topic: &str,
+    queue_id: i32,
+    from: i64,
+) -> Vec<(i64, Vec<u8>)> {
     let mut out = Vec::new();
     let mut offset = from;
     loop {
@@ -156,7 +161,10 @@ pub fn read_queue(store: &MessageStore, topic: &str, queue_id: i32, from: i64) -
             .get_messages("g", topic, queue_id, offset, 32, u64::MAX, None)
             .expect("get_messages");
         for m in &r.messages {
-            out.push((m.queue_offset, m.region.read().expect("read region").to_vec()));
+            out.push((
+                m.queue_offset,
+                m.region.read().expect("read region").to_vec(),
+            ));
         }
         if r.next_begin_offset <= offset || r.next_begin_offset >= r.max_offset {
             return out;
@@ -203,7 +211,10 @@ pub fn truncate_commit_log(root: &Path, segment_bytes: u64, x: u64) {
         if base > x {
             std::fs::remove_file(e.path()).unwrap();
         } else if base + segment_bytes > x {
-            let f = std::fs::OpenOptions::new().write(true).open(e.path()).unwrap();
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(e.path())
+                .unwrap();
             f.set_len(x - base).unwrap();
         }
     }
