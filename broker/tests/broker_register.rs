@@ -21,7 +21,11 @@ fn route(c: &RemotingHandle, ns: &str, topic: &str) -> Option<TopicRouteData> {
         accept_standard_json_only: Some(true),
     };
     let r = c
-        .invoke_sync(ns, RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &h), TIMEOUT_MS)
+        .invoke_sync(
+            ns,
+            RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &h),
+            TIMEOUT_MS,
+        )
         .ok()?;
     (r.code == 0).then(|| from_json_slice(&r.body).unwrap())
 }
@@ -29,10 +33,10 @@ fn route(c: &RemotingHandle, ns: &str, topic: &str) -> Option<TopicRouteData> {
 /// True when `ns` routes `topic` to the master `broker_addr` with `queues` write queues.
 fn routed(c: &RemotingHandle, ns: &str, topic: &str, broker_addr: &str, queues: i32) -> bool {
     route(c, ns, topic).is_some_and(|r| {
-        r.broker_datas
-            .iter()
-            .any(|b| b.broker_name == "broker-a" && b.broker_addrs.get(&0).map(String::as_str) == Some(broker_addr))
-            && r.queue_datas.iter().any(|q| q.write_queue_nums == queues)
+        r.broker_datas.iter().any(|b| {
+            b.broker_name == "broker-a"
+                && b.broker_addrs.get(&0).map(String::as_str) == Some(broker_addr)
+        }) && r.queue_datas.iter().any(|q| q.write_queue_nums == queues)
     })
 }
 
@@ -49,7 +53,9 @@ fn registers_with_every_namesrv_and_reregisters_on_change_and_restart() {
     let ba = b.broker_addr();
     assert_eq!(ba, format!("127.0.0.1:{}", b.local_addr().port()));
     for ns in [&a1, &a2] {
-        wait_until("initial registration", 10, || routed(&c, ns, "SELF_TEST_TOPIC", &ba, 1));
+        wait_until("initial registration", 10, || {
+            routed(&c, ns, "SELF_TEST_TOPIC", &ba, 1)
+        });
     }
     let cluster = route(&c, &a1, "TestCluster").expect("cluster topic");
     assert_eq!(cluster.broker_datas[0].cluster, "TestCluster");
@@ -57,7 +63,9 @@ fn registers_with_every_namesrv_and_reregisters_on_change_and_restart() {
     // Auto-creating a topic triggers a registration round right away.
     assert_eq!(send(&c, &ba, "RegT", 0, &Properties::new(), b"x").code, 0);
     for ns in [&a1, &a2] {
-        wait_until("topic re-registration", 10, || routed(&c, ns, "RegT", &ba, 4));
+        wait_until("topic re-registration", 10, || {
+            routed(&c, ns, "RegT", &ba, 4)
+        });
     }
 
     // A NameServer restart loses the routes; the broker registers again well before 60 s.
@@ -65,11 +73,15 @@ fn registers_with_every_namesrv_and_reregisters_on_change_and_restart() {
     drop(ns1);
     let ns1 = start_namesrv_on(&dir.path().join("ns1"), TcpListener::bind(port).unwrap());
     assert!(route(&c, &a1, "RegT").is_none() || routed(&c, &a1, "RegT", &ba, 4));
-    wait_until("registration after a NameServer restart", 15, || routed(&c, &a1, "RegT", &ba, 4));
+    wait_until("registration after a NameServer restart", 15, || {
+        routed(&c, &a1, "RegT", &ba, 4)
+    });
 
     b.shutdown().unwrap();
     for ns in [&a1, &a2] {
-        wait_until("unregistration", 10, || route(&c, ns, "SELF_TEST_TOPIC").is_none());
+        wait_until("unregistration", 10, || {
+            route(&c, ns, "SELF_TEST_TOPIC").is_none()
+        });
     }
     drop(ns1);
 }
@@ -85,5 +97,13 @@ fn a_namesrv_down_at_start_gets_the_broker_when_it_comes_up() {
     let b = start_broker(config, store_config(&dir.path().join("store")));
     let ns = start_namesrv_on(&dir.path().join("ns"), TcpListener::bind(port).unwrap());
     let c = client();
-    wait_until("late NameServer", 15, || routed(&c, &ns.local_addr().to_string(), "SELF_TEST_TOPIC", &b.broker_addr(), 1));
+    wait_until("late NameServer", 15, || {
+        routed(
+            &c,
+            &ns.local_addr().to_string(),
+            "SELF_TEST_TOPIC",
+            &b.broker_addr(),
+            1,
+        )
+    });
 }

@@ -40,28 +40,58 @@ fn every_code_naming_and_serialization_stores_and_replies() {
     let c = client();
     let cases = [
         (RequestCode::SEND_MESSAGE, Naming::V1, SerializeType::Json),
-        (RequestCode::SEND_MESSAGE, Naming::V1, SerializeType::RocketMq),
+        (
+            RequestCode::SEND_MESSAGE,
+            Naming::V1,
+            SerializeType::RocketMq,
+        ),
         (RequestCode::SEND_MESSAGE, Naming::V2, SerializeType::Json),
-        (RequestCode::SEND_MESSAGE_V2, Naming::V2, SerializeType::Json),
-        (RequestCode::SEND_MESSAGE_V2, Naming::V2, SerializeType::RocketMq),
-        (RequestCode::SEND_MESSAGE_V2, Naming::V1, SerializeType::Json),
+        (
+            RequestCode::SEND_MESSAGE_V2,
+            Naming::V2,
+            SerializeType::Json,
+        ),
+        (
+            RequestCode::SEND_MESSAGE_V2,
+            Naming::V2,
+            SerializeType::RocketMq,
+        ),
+        (
+            RequestCode::SEND_MESSAGE_V2,
+            Naming::V1,
+            SerializeType::Json,
+        ),
     ];
     for (i, (code, naming, ser)) in cases.into_iter().enumerate() {
         let uniq = format!("{:032X}", i + 1);
         let props = tagged("TagA", &uniq);
         let body = format!("body-{i}");
         let h = send_header("SendT", 1, &props);
-        let resp = call(&c, &addr(&b), send_request(code, &h, naming, ser, body.as_bytes()));
-        assert_eq!(resp.serialize_type, ser, "response mirrors the request's serialization");
+        let resp = call(
+            &c,
+            &addr(&b),
+            send_request(code, &h, naming, ser, body.as_bytes()),
+        );
+        assert_eq!(
+            resp.serialize_type, ser,
+            "response mirrors the request's serialization"
+        );
         let rh = ok_header(&resp);
-        assert_eq!((rh.queue_id, rh.queue_offset), (1, i as i64), "{code:?} {naming:?} {ser:?}");
+        assert_eq!(
+            (rh.queue_id, rh.queue_offset),
+            (1, i as i64),
+            "{code:?} {naming:?} {ser:?}"
+        );
         assert_eq!(rh.transaction_id.as_deref(), Some(uniq.as_str()));
         assert_eq!(resp.ext_fields.get(MSG_REGION_KEY), Some("DefaultRegion"));
         assert_eq!(resp.ext_fields.get(TRACE_ON_KEY), Some("true"));
         let (host, phy) = decode_offset_msg_id(&rh.msg_id).unwrap();
         assert_eq!(host, b.local_addr(), "msgId carries brokerIP1:listenPort");
         let m = stored(&b, phy);
-        assert_eq!((m.topic.as_str(), m.queue_id, m.queue_offset), ("SendT", 1, i as i64));
+        assert_eq!(
+            (m.topic.as_str(), m.queue_id, m.queue_offset),
+            ("SendT", 1, i as i64)
+        );
         assert_eq!(m.body, Bytes::from(body));
         assert_eq!(m.store_host, b.local_addr());
         assert_eq!(m.born_host.ip().to_string(), "127.0.0.1");
@@ -88,9 +118,19 @@ fn batches_in_both_namings_store_each_message() {
         encode_message_batch(&msgs, &mut body).unwrap();
         let mut h = send_header("BatchT", 0, &Properties::new());
         h.batch = Some(true);
-        let req = send_request(RequestCode::SEND_BATCH_MESSAGE, &h, naming, SerializeType::Json, &body);
+        let req = send_request(
+            RequestCode::SEND_BATCH_MESSAGE,
+            &h,
+            naming,
+            SerializeType::Json,
+            &body,
+        );
         let rh = ok_header(&call(&c, &addr(&b), req));
-        assert_eq!(rh.queue_offset, round as i64 * 3, "queueOffset = first record's");
+        assert_eq!(
+            rh.queue_offset,
+            round as i64 * 3,
+            "queueOffset = first record's"
+        );
         let ids: Vec<&str> = rh.msg_id.split(',').collect();
         assert_eq!(ids.len(), 3);
         for (i, id) in ids.iter().enumerate() {
@@ -98,16 +138,30 @@ fn batches_in_both_namings_store_each_message() {
             let m = stored(&b, phy);
             assert_eq!(m.queue_offset, round as i64 * 3 + i as i64);
             assert_eq!(m.body, Bytes::from(format!("m{round}-{i}")));
-            assert_eq!(m.uniq_key(), msgs[i].uniq_key(), "each item keeps its UNIQ_KEY");
+            assert_eq!(
+                m.uniq_key(),
+                msgs[i].uniq_key(),
+                "each item keeps its UNIQ_KEY"
+            );
             assert_eq!(m.properties.get(keys::CLUSTER), Some("TestCluster"));
         }
     }
     // 310 with m=true is a batch too (the flag decides, not the code).
     let mut body = BytesMut::new();
-    encode_message_batch(&[Message::new("BatchT", "x"), Message::new("BatchT", "y")], &mut body).unwrap();
+    encode_message_batch(
+        &[Message::new("BatchT", "x"), Message::new("BatchT", "y")],
+        &mut body,
+    )
+    .unwrap();
     let mut h = send_header("BatchT", 0, &Properties::new());
     h.batch = Some(true);
-    let req = send_request(RequestCode::SEND_MESSAGE_V2, &h, Naming::V2, SerializeType::Json, &body);
+    let req = send_request(
+        RequestCode::SEND_MESSAGE_V2,
+        &h,
+        Naming::V2,
+        SerializeType::Json,
+        &body,
+    );
     let rh = ok_header(&call(&c, &addr(&b), req));
     assert_eq!(rh.msg_id.split(',').count(), 2);
     assert_eq!(rh.queue_offset, 6);
@@ -123,7 +177,11 @@ fn auto_create_queue_selection_and_validation_errors() {
     // Unknown topic with template TBW102: created with min(4, TBW102 queues) queues.
     assert_eq!(send(&c, &a, "AutoT", 3, &props, b"x").code, 0);
     let r = send(&c, &a, "AutoT", 4, &props, b"x");
-    assert_eq!(r.code, ResponseCode::SYSTEM_ERROR.code(), "queueId beyond the queues");
+    assert_eq!(
+        r.code,
+        ResponseCode::SYSTEM_ERROR.code(),
+        "queueId beyond the queues"
+    );
     assert!(r.remark.unwrap().contains("queueId[4] is illegal"));
     for _ in 0..8 {
         let rh = ok_header(&send(&c, &a, "AutoT", -1, &props, b"r"));
@@ -131,19 +189,45 @@ fn auto_create_queue_selection_and_validation_errors() {
     }
     let mut h = send_header("NoTemplate", 0, &props);
     h.default_topic = "NOPE".into();
-    let r = call(&c, &a, send_request(RequestCode::SEND_MESSAGE, &h, Naming::V1, SerializeType::Json, b"x"));
+    let r = call(
+        &c,
+        &a,
+        send_request(
+            RequestCode::SEND_MESSAGE,
+            &h,
+            Naming::V1,
+            SerializeType::Json,
+            b"x",
+        ),
+    );
     assert_eq!(r.code, ResponseCode::TOPIC_NOT_EXIST.code());
     let bad = send(&c, &a, "bad topic!", 0, &props, b"x");
-    assert_eq!(bad.code, ResponseCode::MESSAGE_ILLEGAL.code(), "{:?}", bad.remark);
+    assert_eq!(
+        bad.code,
+        ResponseCode::MESSAGE_ILLEGAL.code(),
+        "{:?}",
+        bad.remark
+    );
     let big = vec![7u8; 70 * 1024];
-    assert_eq!(send(&c, &a, "AutoT", 0, &props, &big).code, ResponseCode::MESSAGE_ILLEGAL.code());
+    assert_eq!(
+        send(&c, &a, "AutoT", 0, &props, &big).code,
+        ResponseCode::MESSAGE_ILLEGAL.code()
+    );
     for system in ["SCHEDULE_TOPIC_XXXX", "RMQ_SYS_TRANS_HALF_TOPIC", "TBW102"] {
         let r = send(&c, &a, system, 0, &props, b"x");
-        assert_eq!(r.code, ResponseCode::NO_PERMISSION.code(), "{system}: {:?}", r.remark);
+        assert_eq!(
+            r.code,
+            ResponseCode::NO_PERMISSION.code(),
+            "{system}: {:?}",
+            r.remark
+        );
     }
     let r = call(&c, &a, RemotingCommand::request_raw(9999));
     assert_eq!(r.code, ResponseCode::REQUEST_CODE_NOT_SUPPORTED.code());
-    assert_eq!(r.remark.as_deref(), Some(" request type 9999 not supported"));
+    assert_eq!(
+        r.remark.as_deref(),
+        Some(" request type 9999 not supported")
+    );
     let mut missing = RemotingCommand::request(RequestCode::SEND_MESSAGE_V2);
     missing.ext_fields.insert("a", "PG");
     let r = call(&c, &a, missing);
@@ -159,10 +243,25 @@ fn sync_flush_replies_only_after_the_group_commit() {
     store.flush_interval_commit_log_ms = 60_000;
     let b = start_broker(broker_config(&[]), store);
     let c = client();
-    let rh = ok_header(&send(&c, &addr(&b), "SyncT", 0, &Properties::new(), b"durable"));
+    let rh = ok_header(&send(
+        &c,
+        &addr(&b),
+        "SyncT",
+        0,
+        &Properties::new(),
+        b"durable",
+    ));
     let (_, phy) = decode_offset_msg_id(&rh.msg_id).unwrap();
-    let len = b.store().look_message_by_offset(phy as u64).unwrap().unwrap().len() as u64;
-    assert!(b.store().commit_log().flushed_offset() >= phy as u64 + len, "replied before the flush");
+    let len = b
+        .store()
+        .look_message_by_offset(phy as u64)
+        .unwrap()
+        .unwrap()
+        .len() as u64;
+    assert!(
+        b.store().commit_log().flushed_offset() >= phy as u64 + len,
+        "replied before the flush"
+    );
     // WAIT=false: the reply does not wait (the periodic flush is a minute away).
     let mut nowait = Properties::new();
     nowait.insert(keys::WAIT, "false");
@@ -179,10 +278,24 @@ fn async_flush_replies_at_once_and_the_fast_port_serves() {
     let b = start_broker(broker_config(&[]), store);
     let c = client();
     let fast = b.fast_addr().expect("fast port").to_string();
-    let rh = ok_header(&send(&c, &fast, "FastT", 0, &Properties::new(), b"via fast port"));
+    let rh = ok_header(&send(
+        &c,
+        &fast,
+        "FastT",
+        0,
+        &Properties::new(),
+        b"via fast port",
+    ));
     let (host, phy) = decode_offset_msg_id(&rh.msg_id).unwrap();
-    assert_eq!(host, b.local_addr(), "the advertised address is the main port");
-    assert!(b.store().commit_log().flushed_offset() <= phy as u64, "not flushed yet");
+    assert_eq!(
+        host,
+        b.local_addr(),
+        "the advertised address is the main port"
+    );
+    assert!(
+        b.store().commit_log().flushed_offset() <= phy as u64,
+        "not flushed yet"
+    );
     assert_eq!(stored(&b, phy).body, Bytes::from_static(b"via fast port"));
 }
 
@@ -206,19 +319,45 @@ fn delay_transaction_and_retry_rewrites() {
     p.insert(keys::PGROUP, "PG");
     let mut h = send_header("TxT", 1, &p);
     h.sys_flag = sysflag::TRANSACTION_PREPARED_TYPE;
-    let req = send_request(RequestCode::SEND_MESSAGE_V2, &h, Naming::V2, SerializeType::Json, b"half");
+    let req = send_request(
+        RequestCode::SEND_MESSAGE_V2,
+        &h,
+        Naming::V2,
+        SerializeType::Json,
+        b"half",
+    );
     let rh = ok_header(&call(&c, &a, req));
-    assert_eq!(rh.transaction_id.as_deref(), Some("00000000000000000000000000000002"));
+    assert_eq!(
+        rh.transaction_id.as_deref(),
+        Some("00000000000000000000000000000002")
+    );
     let m = stored(&b, decode_offset_msg_id(&rh.msg_id).unwrap().1);
-    assert_eq!((m.topic.as_str(), m.queue_id), ("RMQ_SYS_TRANS_HALF_TOPIC", 0));
-    assert_eq!(sysflag::transaction_value(m.sys_flag), sysflag::TRANSACTION_NOT_TYPE);
+    assert_eq!(
+        (m.topic.as_str(), m.queue_id),
+        ("RMQ_SYS_TRANS_HALF_TOPIC", 0)
+    );
+    assert_eq!(
+        sysflag::transaction_value(m.sys_flag),
+        sysflag::TRANSACTION_NOT_TYPE
+    );
     assert_eq!(m.properties.get(keys::REAL_TOPIC), Some("TxT"));
     assert_eq!(m.properties.get(keys::REAL_QID), Some("1"));
 
     let mut h = send_header("%RETRY%G1", 0, &Properties::new());
     h.reconsume_times = Some(17);
-    let req = send_request(RequestCode::SEND_MESSAGE_V2, &h, Naming::V2, SerializeType::Json, b"dead");
-    let m = stored(&b, decode_offset_msg_id(&ok_header(&call(&c, &a, req)).msg_id).unwrap().1);
+    let req = send_request(
+        RequestCode::SEND_MESSAGE_V2,
+        &h,
+        Naming::V2,
+        SerializeType::Json,
+        b"dead",
+    );
+    let m = stored(
+        &b,
+        decode_offset_msg_id(&ok_header(&call(&c, &a, req)).msg_id)
+            .unwrap()
+            .1,
+    );
     assert_eq!((m.topic.as_str(), m.queue_id), ("%DLQ%G1", 0));
     assert_eq!(m.properties.get(keys::DELAY), Some("-1"));
     assert_eq!(m.reconsume_times, 17);
@@ -227,15 +366,36 @@ fn delay_transaction_and_retry_rewrites() {
     retry.insert(keys::DELAY, "4");
     let mut h = send_header("%RETRY%G1", 0, &retry);
     h.reconsume_times = Some(2);
-    let req = send_request(RequestCode::SEND_MESSAGE_V2, &h, Naming::V2, SerializeType::Json, b"again");
-    let m = stored(&b, decode_offset_msg_id(&ok_header(&call(&c, &a, req)).msg_id).unwrap().1);
+    let req = send_request(
+        RequestCode::SEND_MESSAGE_V2,
+        &h,
+        Naming::V2,
+        SerializeType::Json,
+        b"again",
+    );
+    let m = stored(
+        &b,
+        decode_offset_msg_id(&ok_header(&call(&c, &a, req)).msg_id)
+            .unwrap()
+            .1,
+    );
     assert_eq!((m.topic.as_str(), m.queue_id), ("SCHEDULE_TOPIC_XXXX", 3));
     assert_eq!(m.properties.get(keys::REAL_TOPIC), Some("%RETRY%G1"));
 
     let mut body = BytesMut::new();
     encode_message_batch(&[Message::new("%RETRY%G1", "x")], &mut body).unwrap();
-    let req = send_request(RequestCode::SEND_BATCH_MESSAGE, &h, Naming::V2, SerializeType::Json, &body);
-    assert_eq!(call(&c, &a, req).code, ResponseCode::MESSAGE_ILLEGAL.code(), "no batches to retry topics");
+    let req = send_request(
+        RequestCode::SEND_BATCH_MESSAGE,
+        &h,
+        Naming::V2,
+        SerializeType::Json,
+        &body,
+    );
+    assert_eq!(
+        call(&c, &a, req).code,
+        ResponseCode::MESSAGE_ILLEGAL.code(),
+        "no batches to retry topics"
+    );
 }
 
 #[test]
@@ -247,8 +407,14 @@ fn rejected_transactions_and_slave_role() {
     let c = client();
     let mut p = Properties::new();
     p.insert(keys::TRAN_MSG, "true");
-    assert_eq!(send(&c, &addr(&b), "TxT", 0, &p, b"x").code, ResponseCode::NO_PERMISSION.code());
-    assert_eq!(send(&c, &addr(&b), "TxT", 0, &Properties::new(), b"x").code, 0);
+    assert_eq!(
+        send(&c, &addr(&b), "TxT", 0, &p, b"x").code,
+        ResponseCode::NO_PERMISSION.code()
+    );
+    assert_eq!(
+        send(&c, &addr(&b), "TxT", 0, &Properties::new(), b"x").code,
+        0
+    );
 
     let mut config = broker_config(&[]);
     config.broker_role = broker::config::BrokerRole::Slave;

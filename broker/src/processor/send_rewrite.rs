@@ -6,10 +6,10 @@
 
 use protocol::message::{keys, sysflag, Properties};
 
+use crate::manager::topic_validator::RETRY_GROUP_TOPIC_PREFIX;
 pub use crate::manager::topic_validator::{
     RMQ_SYS_SCHEDULE_TOPIC as SCHEDULE_TOPIC, RMQ_SYS_TRANS_HALF_TOPIC as TRANS_HALF_TOPIC,
 };
-use crate::manager::topic_validator::RETRY_GROUP_TOPIC_PREFIX;
 /// Request `version` from which `maxReconsumeTimes` in a send header is honoured (V3_4_9).
 pub const MAX_RECONSUME_TIMES_MIN_VERSION: i32 = 121;
 

@@ -165,14 +165,33 @@ pub fn tagged(tag: &str, uniq: &str) -> Properties {
 }
 
 /// Sends one message with SEND_MESSAGE_V2 and returns the response.
-pub fn send(c: &RemotingHandle, addr: &str, topic: &str, queue_id: i32, props: &Properties, body: &[u8]) -> RemotingCommand {
+pub fn send(
+    c: &RemotingHandle,
+    addr: &str,
+    topic: &str,
+    queue_id: i32,
+    props: &Properties,
+    body: &[u8],
+) -> RemotingCommand {
     let h = send_header(topic, queue_id, props);
-    let req = send_request(RequestCode::SEND_MESSAGE_V2, &h, Naming::V2, SerializeType::Json, body);
+    let req = send_request(
+        RequestCode::SEND_MESSAGE_V2,
+        &h,
+        Naming::V2,
+        SerializeType::Json,
+        body,
+    );
     call(c, addr, req)
 }
 
 /// A pull header with the SUBSCRIPTION flag and `expression`.
-pub fn pull_header(group: &str, topic: &str, queue_id: i32, offset: i64, expression: &str) -> PullMessageRequestHeader {
+pub fn pull_header(
+    group: &str,
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+    expression: &str,
+) -> PullMessageRequestHeader {
     PullMessageRequestHeader {
         consumer_group: group.into(),
         topic: topic.into(),
@@ -190,5 +209,9 @@ pub fn pull_header(group: &str, topic: &str, queue_id: i32, offset: i64, express
 }
 
 pub fn pull(c: &RemotingHandle, addr: &str, header: &PullMessageRequestHeader) -> RemotingCommand {
-    call(c, addr, RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, header))
+    call(
+        c,
+        addr,
+        RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, header),
+    )
 }
