@@ -27,7 +27,7 @@ use protocol::{RemotingCommand, ResponseCode};
 use super::send_rewrite::{self as rw, StoreTarget};
 use super::{error, lock, wall_ms, BrokerHandler, BrokerShared, TRACE_ON};
 use crate::manager::topic_validator as tv;
-use crate::store::{FlushDiskType, FlushOutcome, PutMessageResult, PutMessageStatus};
+use crate::store::{AppendResult, FlushDiskType, PutMessageResult};
 
 /// TopicSysFlag bits of a unit-mode producer (Java `TopicSysFlag`).
 const TOPIC_SYS_FLAG_UNIT: i32 = 1;
@@ -411,7 +411,20 @@ fn send_batch(h: &mut BrokerHandler, conn: ConnId, req: &RemotingCommand, c: Che
     finish(h, conn, req, &c, result, None, wait)
 }
 
-/// Maps the store's status; on success builds the response header and either replies now or
+/// The offset msgId of a single record, or the comma-joined ids of a batch.
+fn msg_ids(store_host: std::net::SocketAddr, append: &AppendResult) -> String {
+    if append.batch_phy_offsets.len() <= 1 {
+        return offset_msg_id(store_host, append.phy_offset as i64);
+    }
+    let ids: Vec<String> = append
+        .batch_phy_offsets
+        .iter()
+        .map(|&off| offset_msg_id(store_host, off as i64))
+        .collect();
+    ids.join(",")
+}
+
+/// Maps the store's status; when stored, builds the response and either replies now or
 /// defers the reply until the group commit (SYNC_FLUSH with WAIT).
 #[allow(clippy::too_many_arguments)]
 fn finish(
@@ -424,82 +437,39 @@ fn finish(
     wait: bool,
 ) -> Outcome {
     let shared = &h.shared;
-    let append = match (result.status, result.append) {
-        (PutMessageStatus::PUT_OK, Some(a)) => a,
-        (status, _) => return Err(put_failure(req, status)),
-    };
-    let store_host = shared.store_host;
-    let msg_id = if append.batch_phy_offsets.len() > 1 {
-        let ids: Vec<String> = append
-            .batch_phy_offsets
-            .iter()
-            .map(|&off| offset_msg_id(store_host, off as i64))
-            .collect();
-        ids.join(",")
-    } else {
-        offset_msg_id(store_host, append.phy_offset as i64)
+    let (code, append) = match (rw::put_response_code(result.status), result.append) {
+        (Ok(code), Some(append)) => (code, append),
+        (Err((code, remark)), _) => return Err(error(req, code, remark)),
+        (Ok(_), None) => return Err(error(req, ResponseCode::SYSTEM_ERROR, "UNKNOWN_ERROR")),
     };
     let header = SendMessageResponseHeader {
-        msg_id,
+        msg_id: msg_ids(shared.store_host, &append),
         queue_id: c.queue_id,
         queue_offset: append.queue_offset,
         transaction_id,
         ..Default::default()
     }
     .with_broker_defaults(TRACE_ON);
-    let response = RemotingCommand::response_to(req, ResponseCode::SUCCESS).with_header(&header);
+    let response = RemotingCommand::response_to(req, code).with_header(&header);
     let sync = shared.store.config().flush_disk_type == FlushDiskType::SyncFlush;
-    if !sync || !wait {
+    if !sync || !wait || code != ResponseCode::SUCCESS {
         return Ok(Reply::Now(response));
     }
     if req.is_oneway() {
         return Ok(Reply::Nothing);
     }
     let handle = h.handle.clone();
-    shared.store.request_flush(
-        append.end_offset,
-        Box::new(move |outcome| {
-            let response = flushed_response(response, outcome);
-            if let Err(e) = handle.send_to(conn, response) {
-                log::debug!("deferred send reply to {conn} dropped: {e}");
-            }
-        }),
-    );
-    Ok(Reply::Later)
-}
-
-/// The deferred reply for a flush outcome: SUCCESS, FLUSH_DISK_TIMEOUT (stored, not yet
-/// durable) or SYSTEM_ERROR (the fdatasync failed: never reported as success).
-fn flushed_response(mut response: RemotingCommand, outcome: FlushOutcome) -> RemotingCommand {
-    match outcome {
-        FlushOutcome::Flushed => response,
-        FlushOutcome::Timeout => {
-            response.code = ResponseCode::FLUSH_DISK_TIMEOUT.code();
-            response
-        }
-        FlushOutcome::Failed => {
-            response.code = ResponseCode::SYSTEM_ERROR.code();
+    let waiter = Box::new(move |outcome| {
+        let mut response = response;
+        response.code = rw::flush_response_code(outcome).code();
+        if response.code == ResponseCode::SYSTEM_ERROR.code() {
             response.ext_fields = Default::default();
-            response.with_remark("flush to disk failed: the message may not be durable")
+            response.remark = Some("flush to disk failed: the message may not be durable".into());
         }
-    }
-}
-
-/// The error response for a failed put (wire reference §2.1).
-fn put_failure(req: &RemotingCommand, status: PutMessageStatus) -> RemotingCommand {
-    use PutMessageStatus as S;
-    let (code, remark) = match status {
-        S::SERVICE_NOT_AVAILABLE => (
-            ResponseCode::SERVICE_NOT_AVAILABLE,
-            "service not available now. It may be caused by one of the following reasons: the broker's disk is full, messages are put to the slave, message store has been shut down, etc.",
-        ),
-        S::OS_PAGE_CACHE_BUSY => (ResponseCode::SYSTEM_BUSY, "[REJECTREQUEST]system busy, start flow control for a while"),
-        S::MESSAGE_ILLEGAL | S::PROPERTIES_SIZE_EXCEEDED => (
-            ResponseCode::MESSAGE_ILLEGAL,
-            "the message is illegal, maybe msg body or properties length not matched. msg properties length limit 32KB.",
-        ),
-        S::CREATE_MAPPED_FILE_FAILED => (ResponseCode::SYSTEM_ERROR, "create mapped file failed, server is busy or broken."),
-        _ => (ResponseCode::SYSTEM_ERROR, "UNKNOWN_ERROR"),
-    };
-    error(req, code, remark)
+        if let Err(e) = handle.send_to(conn, response) {
+            log::debug!("deferred send reply to {conn} dropped: {e}");
+        }
+    });
+    shared.store.request_flush(append.end_offset, waiter);
+    Ok(Reply::Later)
 }

@@ -1,10 +1,14 @@
 //! The pure part of the send path: where a message is really stored and which properties the
-//! broker adds (wire reference §7 delay, §8 transaction half messages, §9 retry/DLQ).
+//! broker adds (wire reference §7 delay, §8 transaction half messages, §9 retry/DLQ), and how
+//! store outcomes map to response codes (§2.1).
 //!
 //! Nothing here touches the store, sockets or clocks; [`super::send_message`] calls these on
 //! the loop thread and encodes the record once with the result.
 
 use protocol::message::{keys, sysflag, Properties};
+use protocol::ResponseCode;
+
+use crate::store::{FlushOutcome, PutMessageStatus};
 
 use crate::manager::topic_validator::RETRY_GROUP_TOPIC_PREFIX;
 pub use crate::manager::topic_validator::{
@@ -132,6 +136,52 @@ pub fn merge_batch_header_properties(item: &mut Properties, header: &Properties)
     }
 }
 
+/// Response code for a put status: `Ok` when the message was stored (the reply carries the
+/// send header; FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT and SLAVE_NOT_AVAILABLE are completed
+/// sends for clients), `Err((code, remark))` when it was not.
+pub fn put_response_code(
+    status: PutMessageStatus,
+) -> Result<ResponseCode, (ResponseCode, &'static str)> {
+    use PutMessageStatus as S;
+    use ResponseCode as R;
+    match status {
+        S::PUT_OK => Ok(R::SUCCESS),
+        S::FLUSH_DISK_TIMEOUT => Ok(R::FLUSH_DISK_TIMEOUT),
+        S::FLUSH_SLAVE_TIMEOUT => Ok(R::FLUSH_SLAVE_TIMEOUT),
+        S::SLAVE_NOT_AVAILABLE => Ok(R::SLAVE_NOT_AVAILABLE),
+        S::SERVICE_NOT_AVAILABLE => Err((
+            R::SERVICE_NOT_AVAILABLE,
+            "service not available now. It may be caused by one of the following reasons: \
+             the broker's disk is full, messages are put to the slave, message store has been \
+             shut down, etc.",
+        )),
+        S::OS_PAGE_CACHE_BUSY => Err((
+            R::SYSTEM_BUSY,
+            "[REJECTREQUEST]system busy, start flow control for a while",
+        )),
+        S::MESSAGE_ILLEGAL | S::PROPERTIES_SIZE_EXCEEDED => Err((
+            R::MESSAGE_ILLEGAL,
+            "the message is illegal, maybe msg body or properties length not matched. \
+             msg properties length limit 32KB.",
+        )),
+        S::CREATE_MAPPED_FILE_FAILED => Err((
+            R::SYSTEM_ERROR,
+            "create mapped file failed, server is busy or broken.",
+        )),
+        S::UNKNOWN_ERROR => Err((R::SYSTEM_ERROR, "UNKNOWN_ERROR")),
+    }
+}
+
+/// Response code of a deferred SYNC_FLUSH reply: a failed fdatasync is SYSTEM_ERROR, never
+/// success.
+pub fn flush_response_code(outcome: FlushOutcome) -> ResponseCode {
+    match outcome {
+        FlushOutcome::Flushed => ResponseCode::SUCCESS,
+        FlushOutcome::Timeout => ResponseCode::FLUSH_DISK_TIMEOUT,
+        FlushOutcome::Failed => ResponseCode::SYSTEM_ERROR,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +285,35 @@ mod tests {
         assert_eq!(item.get(keys::UNIQ_KEY), Some("ITEM"));
         assert_eq!(item.get(keys::TAGS), Some("a"));
         assert_eq!(item.get(keys::WAIT), Some("false"));
+    }
+
+    #[test]
+    fn store_outcomes_map_to_response_codes() {
+        use PutMessageStatus as S;
+        use ResponseCode as R;
+        assert_eq!(put_response_code(S::PUT_OK), Ok(R::SUCCESS));
+        assert_eq!(
+            put_response_code(S::FLUSH_DISK_TIMEOUT),
+            Ok(R::FLUSH_DISK_TIMEOUT)
+        );
+        assert_eq!(
+            put_response_code(S::SLAVE_NOT_AVAILABLE),
+            Ok(R::SLAVE_NOT_AVAILABLE)
+        );
+        let code = |s| put_response_code(s).unwrap_err().0;
+        assert_eq!(code(S::SERVICE_NOT_AVAILABLE), R::SERVICE_NOT_AVAILABLE);
+        assert_eq!(code(S::MESSAGE_ILLEGAL), R::MESSAGE_ILLEGAL);
+        assert_eq!(code(S::PROPERTIES_SIZE_EXCEEDED), R::MESSAGE_ILLEGAL);
+        assert_eq!(code(S::CREATE_MAPPED_FILE_FAILED), R::SYSTEM_ERROR);
+        assert_eq!(code(S::UNKNOWN_ERROR), R::SYSTEM_ERROR);
+        let (busy, remark) = put_response_code(S::OS_PAGE_CACHE_BUSY).unwrap_err();
+        assert_eq!(busy, R::SYSTEM_BUSY);
+        assert!(remark.starts_with("[REJECTREQUEST]system busy"));
+        assert_eq!(flush_response_code(FlushOutcome::Flushed), R::SUCCESS);
+        assert_eq!(
+            flush_response_code(FlushOutcome::Timeout),
+            R::FLUSH_DISK_TIMEOUT
+        );
+        assert_eq!(flush_response_code(FlushOutcome::Failed), R::SYSTEM_ERROR);
     }
 }
