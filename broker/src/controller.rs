@@ -71,10 +71,16 @@ pub fn apply_broker_conf(
     let props = properties_file::parse(text)
         .map_err(|e| Error::InvalidConfig(format!("properties file: {e}")))?;
     let mut unknown = Vec::new();
+    let home = std::env::var("HOME").unwrap_or_default();
     for p in props {
         let at_line = |e: Error| Error::InvalidConfig(format!("line {}: {e}", p.line));
-        let by_broker = broker.set(&p.key, &p.value).map_err(at_line)?;
-        let by_store = match store.set(&p.key, &p.value) {
+        let value = if PATH_KEYS.contains(&p.key.as_str()) {
+            expand_home(&p.value, &home)
+        } else {
+            p.value.clone()
+        };
+        let by_broker = broker.set(&p.key, &value).map_err(at_line)?;
+        let by_store = match store.set(&p.key, &value) {
             Ok(()) => true,
             Err(Error::UnknownConfigKey(_)) => false,
             Err(e) => return Err(at_line(e)),
@@ -84,6 +90,22 @@ pub fn apply_broker_conf(
         }
     }
     Ok(unknown)
+}
+
+/// Keys whose value is a path: a leading `~/`, `$HOME/` or `${HOME}/` is replaced by `$HOME`
+/// (a ferromq convenience; Java takes the text literally).
+const PATH_KEYS: [&str; 3] = ["storePathRootDir", "storePathCommitLog", "rocketmqHome"];
+
+/// Expands a leading `~`, `$HOME` or `${HOME}` (alone or followed by `/`) to `home`.
+pub fn expand_home(value: &str, home: &str) -> String {
+    for prefix in ["${HOME}", "$HOME", "~"] {
+        if let Some(rest) = value.strip_prefix(prefix) {
+            if rest.is_empty() || rest.starts_with('/') {
+                return format!("{home}{rest}");
+            }
+        }
+    }
+    value.to_owned()
 }
 
 /// A running broker. Dropping it shuts it down.
