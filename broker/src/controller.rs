@@ -195,8 +195,17 @@ impl BrokerServer {
         })?;
         let store_host = SocketAddr::new(ip, config.listen_port);
         let store = Arc::new(MessageStore::open(store_config)?);
-        let shared = Arc::new(build_shared(config, Arc::clone(&store), store_host)?);
-        let mut server = Self::serve(shared, listeners, local_addr, fast_addr)?;
+        let served = build_shared(config, Arc::clone(&store), store_host)
+            .and_then(|shared| Self::serve(Arc::new(shared), listeners, local_addr, fast_addr));
+        let mut server = match served {
+            Ok(server) => server,
+            Err(e) => {
+                if let Err(e2) = store.shutdown() {
+                    log::error!("store shutdown after a failed start: {e2}");
+                }
+                return Err(e);
+            }
+        };
         server.start_registration()?;
         log::info!(
             "broker {} serving on {local_addr} (fast port {fast_addr:?})",

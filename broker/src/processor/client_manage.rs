@@ -15,7 +15,7 @@ use protocol::header::{NotifyConsumerIdsChangedRequestHeader, UnregisterClientRe
 use protocol::remoting::{ConnId, Context, Reply};
 use protocol::{RemotingCommand, RequestCode, ResponseCode};
 
-use super::{decode, error, lock, wall_ms, BrokerHandler, PERSIST_SUBSCRIPTION_GROUPS};
+use super::{decode, error, wall_ms, BrokerHandler};
 use crate::manager::{ClientChannelInfo, ConsumerRegistration};
 
 type Outcome = Result<Reply, RemotingCommand>;
@@ -81,26 +81,11 @@ pub fn heartbeat(
 fn prepare_consumer_group(h: &BrokerHandler, group: &str, now: u64) -> bool {
     let shared = &h.shared;
     let broker_notify = shared.config.notify_consumer_ids_changed_enable;
-    let auto_create = shared.config.auto_create_subscription_group;
-    let mut groups = lock(&shared.groups);
-    let existed = groups.contains(group);
-    let Some(g) = groups.find_or_auto_create(group, auto_create, now) else {
+    let Some(g) = shared.find_or_create_group(group) else {
         return broker_notify;
     };
-    let (notify, retry_queue_nums) = (g.notify_consumer_ids_changed_enable, g.retry_queue_nums);
-    drop(groups);
-    if !existed {
-        shared.mark_dirty(PERSIST_SUBSCRIPTION_GROUPS);
-    }
-    let mut topics = lock(&shared.topics);
-    let before = topics.data_version();
-    topics.create_retry_topic_if_absent(group, retry_queue_nums, now);
-    let changed = topics.data_version() != before;
-    drop(topics);
-    if changed {
-        shared.topics_changed();
-    }
-    notify && broker_notify
+    shared.change_topics(|t| t.create_retry_topic_if_absent(group, g.retry_queue_nums, now));
+    g.notify_consumer_ids_changed_enable && broker_notify
 }
 
 /// Sends NOTIFY_CONSUMER_IDS_CHANGED (one-way) to every member of `group`.

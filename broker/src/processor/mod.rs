@@ -30,6 +30,7 @@ use std::net::SocketAddr;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use protocol::body::SubscriptionGroupConfig;
 use protocol::header::CommandHeader;
 use protocol::message::UniqIdGenerator;
 use protocol::remoting::{ConnId, Context, RemotingHandle, Reply, RequestHandler};
@@ -111,6 +112,36 @@ impl BrokerShared {
         if let Some(t) = self.register_trigger.get() {
             t.request();
         }
+    }
+
+    /// Runs `f` on the topic table; if it changed the table (its data version moved), persists
+    /// it and re-registers.
+    pub fn change_topics<R>(&self, f: impl FnOnce(&mut TopicConfigManager) -> R) -> R {
+        let mut topics = lock(&self.topics);
+        let before = topics.data_version();
+        let result = f(&mut topics);
+        let changed = topics.data_version() != before;
+        drop(topics);
+        if changed {
+            self.topics_changed();
+        }
+        result
+    }
+
+    /// The settings of consumer group `group`, auto-creating it (and persisting the table)
+    /// when `autoCreateSubscriptionGroup` allows; `None` if it does not exist.
+    pub fn find_or_create_group(&self, group: &str) -> Option<SubscriptionGroupConfig> {
+        let auto_create = self.config.auto_create_subscription_group;
+        let mut groups = lock(&self.groups);
+        let existed = groups.contains(group);
+        let found = groups
+            .find_or_auto_create(group, auto_create, wall_ms())
+            .cloned();
+        drop(groups);
+        if !existed && found.is_some() {
+            self.mark_dirty(PERSIST_SUBSCRIPTION_GROUPS);
+        }
+        found
     }
 
     /// Asks the persist thread to save table `name` soon.

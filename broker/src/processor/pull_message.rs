@@ -23,9 +23,7 @@ use protocol::remoting::{ConnId, Context, FileRegion, Reply};
 use protocol::{RemotingCommand, ResponseCode};
 
 use super::pull_hold::HeldPull;
-use super::{
-    decode, error, lock, wall_ms, BrokerHandler, BrokerShared, PERSIST_SUBSCRIPTION_GROUPS,
-};
+use super::{decode, error, lock, BrokerHandler, BrokerShared};
 use crate::store::{GetMessageResult, GetMessageStatus as G, MessageRegion};
 
 /// Byte cap of one pull when the request names none (RocketMQ's in-memory transfer cap).
@@ -136,10 +134,7 @@ fn group_facts(
     req: &RemotingCommand,
     header: &PullMessageRequestHeader,
 ) -> Result<GroupFacts, RemotingCommand> {
-    let auto_create = shared.config.auto_create_subscription_group;
-    let mut groups = lock(&shared.groups);
-    let existed = groups.contains(&header.consumer_group);
-    let Some(g) = groups.find_or_auto_create(&header.consumer_group, auto_create, wall_ms()) else {
+    let Some(g) = shared.find_or_create_group(&header.consumer_group) else {
         let remark = format!(
             "subscription group [{}] does not exist",
             header.consumer_group
@@ -150,10 +145,6 @@ fn group_facts(
             remark,
         ));
     };
-    let facts = GroupFacts {
-        consume_broadcast_enable: g.consume_broadcast_enable,
-        broker_id: g.broker_id,
-    };
     if !g.consume_enable {
         let remark = format!(
             "subscription group no permission, {}",
@@ -161,11 +152,10 @@ fn group_facts(
         );
         return Err(error(req, ResponseCode::NO_PERMISSION, remark));
     }
-    drop(groups);
-    if !existed {
-        shared.mark_dirty(PERSIST_SUBSCRIPTION_GROUPS);
-    }
-    Ok(facts)
+    Ok(GroupFacts {
+        consume_broadcast_enable: g.consume_broadcast_enable,
+        broker_id: g.broker_id,
+    })
 }
 
 fn check_topic(

@@ -205,26 +205,25 @@ fn route_retry(
     else {
         return Ok(());
     };
-    let now = wall_ms();
-    let auto_create = h.shared.config.auto_create_subscription_group;
-    let group_max = match lock(&h.shared.groups).find_or_auto_create(group, auto_create, now) {
-        Some(g) => g.retry_max_times,
-        None => {
-            let remark = format!("subscription group not exist, {group}");
-            return Err(error(
-                req,
-                ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
-                remark,
-            ));
-        }
+    let Some(group_config) = h.shared.find_or_create_group(group) else {
+        let remark = format!("subscription group not exist, {group}");
+        return Err(error(
+            req,
+            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+            remark,
+        ));
     };
+    let group_max = group_config.retry_max_times;
+    let now = wall_ms();
     let max = rw::max_reconsume_times(req.version, c.header.max_reconsume_times, group_max);
     let reconsume = c.header.reconsume_times.unwrap_or(0);
     if !rw::goes_to_dlq(reconsume, max, h.locks.has_live_locks(group, now)) {
         return Ok(());
     }
     rw::mark_dead_letter(props);
-    let dlq = lock(&h.shared.topics).create_dlq_topic_if_absent(group, now);
+    let dlq = h
+        .shared
+        .change_topics(|t| t.create_dlq_topic_if_absent(group, now));
     let Some(dlq) = dlq else {
         let remark = format!("topic[{}] not exist", tv::dlq_topic(group));
         return Err(error(req, ResponseCode::SYSTEM_ERROR, remark));
@@ -234,7 +233,6 @@ fn route_retry(
         c.header.topic,
         dlq.topic_name
     );
-    h.shared.topics_changed();
     target.queue_id = h.random_below(dlq.write_queue_nums.max(1));
     target.topic = dlq.topic_name;
     Ok(())
