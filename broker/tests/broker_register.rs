@@ -107,3 +107,17 @@ fn a_namesrv_down_at_start_gets_the_broker_when_it_comes_up() {
         )
     });
 }
+
+#[test]
+fn compressed_registration_is_understood() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = start_namesrv(&dir.path().join("ns"));
+    let a = ns.local_addr().to_string();
+    let mut config = broker_config(std::slice::from_ref(&a));
+    config.compressed_register = true;
+    let b = start_broker(config, store_config(&dir.path().join("store")));
+    let c = client();
+    wait_until("compressed registration", 10, || {
+        routed(&c, &a, "SELF_TEST_TOPIC", &b.broker_addr(), 1)
+    });
+}
