@@ -64,7 +64,9 @@ fn every_code_naming_and_serialization_stores_and_replies() {
     ];
     for (i, (code, naming, ser)) in cases.into_iter().enumerate() {
         let uniq = format!("{:032X}", i + 1);
-        let props = tagged("TagA", &uniq);
+        let mut props = tagged("TagA", &uniq);
+        props.insert("__RMQ.TRANSIENT.local", "not stored");
+        props.insert(keys::CLUSTER, "SpoofedCluster");
         let body = format!("body-{i}");
         let h = send_header("SendT", 1, &props);
         let resp = call(
@@ -97,6 +99,7 @@ fn every_code_naming_and_serialization_stores_and_replies() {
         assert_eq!(m.born_host.ip().to_string(), "127.0.0.1");
         assert_eq!(m.born_timestamp, 1_700_000_000_000);
         assert_eq!(m.properties.get(keys::CLUSTER), Some("TestCluster"));
+        assert_eq!(m.properties.get("__RMQ.TRANSIENT.local"), None);
         assert_eq!(m.uniq_key(), Some(uniq.as_str()));
         assert_eq!(m.tags(), Some("TagA"));
     }
@@ -175,7 +178,11 @@ fn auto_create_queue_selection_and_validation_errors() {
     let a = addr(&b);
     let props = Properties::new();
     // Unknown topic with template TBW102: created with min(4, TBW102 queues) queues.
-    assert_eq!(send(&c, &a, "AutoT", 3, &props, b"x").code, 0);
+    let rh = ok_header(&send(&c, &a, "AutoT", 3, &props, b"x"));
+    let assigned = rh.transaction_id.expect("UNIQ_KEY assigned by the broker");
+    assert_eq!(assigned.len(), 32);
+    let m = stored(&b, decode_offset_msg_id(&rh.msg_id).unwrap().1);
+    assert_eq!(m.uniq_key(), Some(assigned.as_str()));
     let r = send(&c, &a, "AutoT", 4, &props, b"x");
     assert_eq!(
         r.code,

@@ -246,8 +246,18 @@ fn base_sys_flag(c: &Checked) -> i32 {
     }
 }
 
-/// Adds UNIQ_KEY (if missing) and CLUSTER; returns the UNIQ_KEY.
+/// Applies the broker's reserved properties: transient ones (`__RMQ.TRANSIENT.*`, client-side
+/// only) are never stored, CLUSTER is always this broker's cluster, UNIQ_KEY is assigned when
+/// missing. Returns the UNIQ_KEY.
 fn add_broker_properties(shared: &BrokerShared, props: &mut Properties) -> String {
+    let transient: Vec<String> = props
+        .iter()
+        .filter(|(k, _)| k.starts_with(keys::TRANSIENT_PREFIX))
+        .map(|(k, _)| k.to_owned())
+        .collect();
+    for key in transient {
+        props.remove(&key);
+    }
     let uniq = match props.get(keys::UNIQ_KEY) {
         Some(u) if !u.is_empty() => u.to_owned(),
         _ => {
