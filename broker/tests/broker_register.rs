@@ -121,3 +121,30 @@ fn compressed_registration_is_understood() {
         routed(&c, &a, "SELF_TEST_TOPIC", &b.broker_addr(), 1)
     });
 }
+
+#[test]
+fn a_slave_learns_its_master_from_the_namesrv() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = start_namesrv(&dir.path().join("ns"));
+    let a = ns.local_addr().to_string();
+    let master = start_broker(
+        broker_config(std::slice::from_ref(&a)),
+        store_config(&dir.path().join("m")),
+    );
+    let c = client();
+    wait_until("master registered", 10, || {
+        routed(&c, &a, "SELF_TEST_TOPIC", &master.broker_addr(), 1)
+    });
+    let mut config = broker_config(std::slice::from_ref(&a));
+    config.broker_role = broker::config::BrokerRole::Slave;
+    config.broker_id = 1;
+    let slave = start_broker(config, store_config(&dir.path().join("s")));
+    wait_until("master address learnt", 10, || {
+        slave.master_addrs().master_addr.as_deref() == Some(master.broker_addr().as_str())
+    });
+    let ha = slave
+        .master_addrs()
+        .ha_server_addr
+        .expect("master HA address");
+    assert_eq!(ha, master.config().ha_server_addr());
+}
