@@ -429,3 +429,74 @@ fn heap_body(messages: &[MessageRegion]) -> std::io::Result<bytes::Bytes> {
     }
     Ok(body.freeze())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::FileRegion as StoreRegion;
+    use std::fs::File;
+
+    fn region(file: &Arc<File>, position: u64, len: u32) -> MessageRegion {
+        MessageRegion {
+            queue_offset: 0,
+            phy_offset: position,
+            size: len,
+            tags_code: 0,
+            region: StoreRegion {
+                file: Arc::clone(file),
+                position,
+                len,
+            },
+        }
+    }
+
+    #[test]
+    fn contiguous_records_of_one_file_share_a_region() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Arc::new(File::create(dir.path().join("a")).unwrap());
+        let b = Arc::new(File::create(dir.path().join("b")).unwrap());
+        let msgs = [
+            region(&a, 0, 10),
+            region(&a, 10, 5),
+            region(&a, 30, 5),
+            region(&b, 35, 7),
+            region(&b, 42, 1),
+        ];
+        let got: Vec<(u64, u64)> = file_regions(&msgs)
+            .iter()
+            .map(|r| (r.position, r.len))
+            .collect();
+        assert_eq!(got, [(0, 15), (30, 5), (35, 8)]);
+        assert!(file_regions(&[]).is_empty());
+    }
+
+    #[test]
+    fn status_table_of_the_wire_reference() {
+        use ResponseCode as R;
+        assert_eq!(status_code(G::FOUND, 3), R::SUCCESS);
+        assert_eq!(
+            status_code(G::NO_MATCHED_MESSAGE, 3),
+            R::PULL_RETRY_IMMEDIATELY
+        );
+        assert_eq!(
+            status_code(G::MESSAGE_WAS_REMOVING, 3),
+            R::PULL_RETRY_IMMEDIATELY
+        );
+        assert_eq!(status_code(G::NO_MESSAGE_IN_QUEUE, 0), R::PULL_NOT_FOUND);
+        assert_eq!(status_code(G::NO_MESSAGE_IN_QUEUE, 1), R::PULL_OFFSET_MOVED);
+        assert_eq!(status_code(G::NO_MATCHED_LOGIC_QUEUE, 0), R::PULL_NOT_FOUND);
+        assert_eq!(
+            status_code(G::NO_MATCHED_LOGIC_QUEUE, 2),
+            R::PULL_OFFSET_MOVED
+        );
+        assert_eq!(status_code(G::OFFSET_TOO_SMALL, 0), R::PULL_OFFSET_MOVED);
+        assert_eq!(status_code(G::OFFSET_OVERFLOW_ONE, 5), R::PULL_NOT_FOUND);
+        assert_eq!(
+            status_code(G::OFFSET_OVERFLOW_BADLY, 9),
+            R::PULL_OFFSET_MOVED
+        );
+        assert_eq!(status_code(G::OFFSET_FOUND_NULL, 9), R::PULL_NOT_FOUND);
+        assert!(!is_corrected(G::FOUND) && !is_corrected(G::OFFSET_OVERFLOW_ONE));
+        assert!(is_corrected(G::OFFSET_TOO_SMALL) && is_corrected(G::OFFSET_FOUND_NULL));
+    }
+}
