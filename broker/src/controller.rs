@@ -231,43 +231,15 @@ impl BrokerServer {
         let mut event_loop = EventLoop::new(remoting).map_err(loop_err)?;
         let handle = event_loop.handle();
         let holds = PullHoldTable::new();
-        let (tx, rx) = mpsc::channel::<Arrival>();
-        if config.long_polling_enable {
-            let waiting = holds.waiting_counter();
-            let wake = handle.clone();
-            shared
-                .store
-                .set_arriving_listener(Box::new(move |topic, queue_id, max_offset| {
-                    if waiting.load(Ordering::SeqCst) > 0
-                        && tx.send((topic.to_owned(), queue_id, max_offset)).is_ok()
-                    {
-                        wake.wake();
-                    }
-                }));
-        }
+        let arrivals = install_arrival_listener(&shared, &holds, handle.clone());
         shared.store.start()?;
-        let offsets_ms = config.flush_consumer_offset_interval_ms;
-        let persist = PersistService::start(vec![
-            table_job(PERSIST_TOPICS, TABLE_CHECK_PERIOD_MS, &shared, |s| {
-                &s.topics
-            }),
-            table_job(PERSIST_CONSUMER_OFFSETS, offsets_ms, &shared, |s| {
-                &s.offsets
-            }),
-            table_job(
-                PERSIST_SUBSCRIPTION_GROUPS,
-                TABLE_CHECK_PERIOD_MS,
-                &shared,
-                |s| &s.groups,
-            ),
-        ])
-        .map_err(|e| io_err("start persist thread", Path::new("persist"), e))?;
+        let persist = start_persist(&shared)?;
         let _ = shared.persist_trigger.set(persist.trigger());
         event_loop.listen(listeners.main).map_err(loop_err)?;
         if let Some(fast) = listeners.fast {
             event_loop.listen(fast).map_err(loop_err)?;
         }
-        let handler = BrokerHandler::new(Arc::clone(&shared), holds, rx, handle.clone());
+        let handler = BrokerHandler::new(Arc::clone(&shared), holds, arrivals, handle.clone());
         let loop_thread = event_loop.spawn("broker-loop", handler).map_err(loop_err)?;
         Ok(BrokerServer {
             shared,
@@ -373,6 +345,42 @@ impl Drop for BrokerServer {
             log::error!("broker shutdown: {e}");
         }
     }
+}
+
+/// With long polling on, the store's dispatcher reports arrivals into a channel and wakes the
+/// loop, but only while some pull is parked.
+fn install_arrival_listener(
+    shared: &BrokerShared,
+    holds: &PullHoldTable<protocol::remoting::ConnId, protocol::RemotingCommand>,
+    wake: RemotingHandle,
+) -> mpsc::Receiver<Arrival> {
+    let (tx, rx) = mpsc::channel::<Arrival>();
+    if shared.config.long_polling_enable {
+        let waiting = holds.waiting_counter();
+        shared
+            .store
+            .set_arriving_listener(Box::new(move |topic, queue_id, max_offset| {
+                if waiting.load(Ordering::SeqCst) > 0
+                    && tx.send((topic.to_owned(), queue_id, max_offset)).is_ok()
+                {
+                    wake.wake();
+                }
+            }));
+    }
+    rx
+}
+
+/// The `persist` thread: topics and groups when changed, consumer offsets every
+/// `flushConsumerOffsetInterval`, all of them at shutdown.
+fn start_persist(shared: &Arc<BrokerShared>) -> Result<PersistService> {
+    let offsets_ms = shared.config.flush_consumer_offset_interval_ms;
+    let table_ms = TABLE_CHECK_PERIOD_MS;
+    PersistService::start(vec![
+        table_job(PERSIST_TOPICS, table_ms, shared, |s| &s.topics),
+        table_job(PERSIST_CONSUMER_OFFSETS, offsets_ms, shared, |s| &s.offsets),
+        table_job(PERSIST_SUBSCRIPTION_GROUPS, table_ms, shared, |s| &s.groups),
+    ])
+    .map_err(|e| io_err("start persist thread", Path::new("persist"), e))
 }
 
 /// The managers, loaded from `<storePathRootDir>/config/`, and the shared state around them.

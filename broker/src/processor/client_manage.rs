@@ -55,11 +55,8 @@ pub fn heartbeat(
             .register_consumer(&consumer.group_name, conn, reg, now);
         if outcome.ids_changed || outcome.subscription_changed {
             log::info!(
-                "consumer group {} changed (ids {}, subscriptions {}) by {}",
-                consumer.group_name,
-                outcome.ids_changed,
-                outcome.subscription_changed,
-                data.client_id
+                "consumer group {} changed: {outcome:?}",
+                consumer.group_name
             );
         }
         if outcome.notify {

@@ -85,6 +85,25 @@ fn run(
     let group = group_facts(&shared, &req, &header)?;
     check_topic(&shared, ctx, conn, &req, &header)?;
     let filter = subscription_filter(h, &req, &header, &group)?;
+    let result = read_queue(&shared, &req, &header, &filter)?;
+    if allow_suspend && header.has_commit_offset() && shared.is_master() {
+        lock(&shared.offsets).commit_offset(
+            &header.consumer_group,
+            &header.topic,
+            header.queue_id,
+            header.commit_offset,
+        );
+    }
+    respond(h, ctx, conn, req, &header, &group, result, allow_suspend)
+}
+
+/// Reads the consume queue with the tag-hash filter, then re-checks the real tags.
+fn read_queue(
+    shared: &BrokerShared,
+    req: &RemotingCommand,
+    header: &PullMessageRequestHeader,
+    filter: &TagFilter,
+) -> Result<GetMessageResult, RemotingCommand> {
     let max_count = header.max_msg_nums.max(1) as usize;
     let max_bytes = header
         .max_msg_bytes
@@ -96,36 +115,29 @@ fn run(
     } else {
         Some(&by_code)
     };
+    let h = header;
     let mut result = shared
         .store
         .get_messages(
-            &header.consumer_group,
-            &header.topic,
-            header.queue_id,
-            header.queue_offset,
+            &h.consumer_group,
+            &h.topic,
+            h.queue_id,
+            h.queue_offset,
             max_count,
             max_bytes,
             cq_filter,
         )
         .map_err(|e| {
             error(
-                &req,
+                req,
                 ResponseCode::SYSTEM_ERROR,
                 format!("store getMessage failed: {e}"),
             )
         })?;
     if !filter.is_all() && result.status == G::FOUND {
-        recheck_tags(&mut result, &filter);
+        recheck_tags(&mut result, filter);
     }
-    if allow_suspend && header.has_commit_offset() && shared.is_master() {
-        lock(&shared.offsets).commit_offset(
-            &header.consumer_group,
-            &header.topic,
-            header.queue_id,
-            header.commit_offset,
-        );
-    }
-    respond(h, ctx, conn, req, &header, &group, result, allow_suspend)
+    Ok(result)
 }
 
 /// The consumer group's settings (auto-creating it when allowed); consumption must be enabled.
@@ -199,33 +211,7 @@ fn subscription_filter(
         let expr = header.subscription.clone().unwrap_or_default();
         (expr, header.expression_type.clone())
     } else {
-        let g = &header.consumer_group;
-        let Some(info) = h.consumers.group_info(g) else {
-            return Err(error(
-                req,
-                ResponseCode::SUBSCRIPTION_NOT_EXIST,
-                "the consumer's group info not exist",
-            ));
-        };
-        if info.message_model() == MessageModel::Broadcasting && !group.consume_broadcast_enable {
-            let remark = format!("the consumer group[{g}] can not consume by broadcast way");
-            return Err(error(req, ResponseCode::NO_PERMISSION, remark));
-        }
-        let Some(sub) = h.consumers.find_subscription(g, &header.topic) else {
-            return Err(error(
-                req,
-                ResponseCode::SUBSCRIPTION_NOT_EXIST,
-                "the consumer's subscription not exist",
-            ));
-        };
-        if sub.sub_version < header.sub_version {
-            return Err(error(
-                req,
-                ResponseCode::SUBSCRIPTION_NOT_LATEST,
-                "the consumer's subscription not latest",
-            ));
-        }
-        (sub.sub_string.clone(), Some(sub.expression_type.clone()))
+        registered_subscription(h, req, header, group)?
     };
     let is_tag = expression_type
         .as_deref()
@@ -246,6 +232,32 @@ fn subscription_filter(
         ));
     }
     Ok(filter)
+}
+
+/// The heartbeat-registered subscription of the group to the topic: `(expression, type)`.
+fn registered_subscription(
+    h: &BrokerHandler,
+    req: &RemotingCommand,
+    header: &PullMessageRequestHeader,
+    group: &GroupFacts,
+) -> Result<(String, Option<String>), RemotingCommand> {
+    let g = &header.consumer_group;
+    let not_exist = |what: &str| error(req, ResponseCode::SUBSCRIPTION_NOT_EXIST, what);
+    let Some(info) = h.consumers.group_info(g) else {
+        return Err(not_exist("the consumer's group info not exist"));
+    };
+    if info.message_model() == MessageModel::Broadcasting && !group.consume_broadcast_enable {
+        let remark = format!("the consumer group[{g}] can not consume by broadcast way");
+        return Err(error(req, ResponseCode::NO_PERMISSION, remark));
+    }
+    let Some(sub) = h.consumers.find_subscription(g, &header.topic) else {
+        return Err(not_exist("the consumer's subscription not exist"));
+    };
+    if sub.sub_version < header.sub_version {
+        let remark = "the consumer's subscription not latest";
+        return Err(error(req, ResponseCode::SUBSCRIPTION_NOT_LATEST, remark));
+    }
+    Ok((sub.sub_string.clone(), Some(sub.expression_type.clone())))
 }
 
 /// Drops records whose real TAGS does not match (tag hash collisions), reading each record.
@@ -315,7 +327,41 @@ fn respond(
     result: GetMessageResult,
     allow_suspend: bool,
 ) -> Outcome {
-    let config = &h.shared.config;
+    let (code, response_header) = response_header(&h.shared.config, header, group, &result);
+    if code == ResponseCode::PULL_NOT_FOUND
+        && allow_suspend
+        && header.has_suspend()
+        && !req.is_oneway()
+    {
+        park(h, ctx, conn, req, header);
+        return Ok(Reply::Later);
+    }
+    let response = RemotingCommand::response_to(&req, code)
+        .with_header(&response_header)
+        .with_remark(format!("{:?}", result.status));
+    if code != ResponseCode::SUCCESS {
+        return Ok(Reply::Now(response));
+    }
+    if h.shared.config.transfer_msg_by_heap {
+        let body = heap_body(&result.messages)
+            .map_err(|e| error(&req, ResponseCode::SYSTEM_ERROR, e.to_string()))?;
+        return Ok(Reply::Now(response.with_body(body)));
+    }
+    Ok(Reply::WithFiles {
+        response,
+        regions: file_regions(&result.messages),
+    })
+}
+
+/// The response code and header for a store result, with the role rules: a slave without
+/// `slaveReadEnable` sends consumers back to the master (20), and without `offsetCheckInSlave`
+/// never corrects their offset (20 with the requested offset instead of 21).
+fn response_header(
+    config: &crate::config::BrokerConfig,
+    header: &PullMessageRequestHeader,
+    group: &GroupFacts,
+    result: &GetMessageResult,
+) -> (ResponseCode, PullMessageResponseHeader) {
     let offset_check = config.is_master() || config.offset_check_in_slave;
     let mut next_begin = result.next_begin_offset;
     if !offset_check && is_corrected(result.status) {
@@ -342,29 +388,7 @@ fn respond(
         max_offset: result.max_offset,
         ..Default::default()
     };
-    if code == ResponseCode::PULL_NOT_FOUND
-        && allow_suspend
-        && header.has_suspend()
-        && !req.is_oneway()
-    {
-        park(h, ctx, conn, req, header);
-        return Ok(Reply::Later);
-    }
-    let response = RemotingCommand::response_to(&req, code)
-        .with_header(&response_header)
-        .with_remark(format!("{:?}", result.status));
-    if code != ResponseCode::SUCCESS {
-        return Ok(Reply::Now(response));
-    }
-    if config.transfer_msg_by_heap {
-        let body = heap_body(&result.messages)
-            .map_err(|e| error(&req, ResponseCode::SYSTEM_ERROR, e.to_string()))?;
-        return Ok(Reply::Now(response.with_body(body)));
-    }
-    Ok(Reply::WithFiles {
-        response,
-        regions: file_regions(&result.messages),
-    })
+    (code, response_header)
 }
 
 /// Parks a caught-up pull until a message arrives or its suspend time passes; then re-checks
