@@ -17,7 +17,7 @@
 //! Rules applied to every request: an unknown code gets REQUEST_CODE_NOT_SUPPORTED with remark
 //! `" request type <code> not supported"`; a header that does not decode gets SYSTEM_ERROR with
 //! the decoder's text; a one-way request is never answered. New processors plug in at
-//! [`BrokerHandler::dispatch`].
+//! `BrokerHandler::dispatch` (the processor table).
 
 pub mod client_manage;
 pub mod consumer_manage;
