@@ -1,0 +1,38 @@
+//! # broker: the ferromq broker
+//!
+//! A RocketMQ-compatible broker: the message store, the metadata tables, the request
+//! processors served on a mio event loop, registration with NameServers and the `mqbroker`
+//! binary. [`controller::BrokerServer::start`] is the testable entry point.
+//!
+//! ## Layout
+//! | module | what it owns |
+//! |---|---|
+//! | [`controller`] | `BrokerServer`: builds everything; start and shutdown order; broker.conf loading |
+//! | [`processor`] | the event-loop request handler and one file per request family |
+//! | [`outer_api`] | registration with every NameServer (`outer-api` thread) |
+//! | [`persist`] | the `persist` thread writing topics, offsets and groups |
+//! | [`config`] | `BrokerConfig`: RocketMQ key names, defaults, validation |
+//! | [`manager`] | the broker's metadata tables: topics, offsets, groups, clients, locks |
+//! | [`store`] | commitlog, consume queues, index, flush, recovery, retention, queries |
+//! | [`error`] | the crate's [`Error`] |
+//!
+//! Threads: `broker-loop` (remoting: accept, decode, dispatch, appends into the page cache),
+//! the store's `flush-commitlog`, `flush-timeout`, `reput`, `flush-logics` and `clean`,
+//! `persist`, `outer-api` and `outer-api-client`. File formats, media assumptions, flush
+//! modes and the recovery algorithm are documented in `docs/storage.md`.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod controller;
+pub mod error;
+pub mod manager;
+pub mod outer_api;
+pub mod persist;
+pub mod processor;
+pub mod store;
+
+pub use config::BrokerConfig;
+pub use controller::{BrokerListeners, BrokerServer};
+pub use error::{Error, Result};

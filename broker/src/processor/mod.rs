@@ -1,0 +1,335 @@
+//! The broker's request handler: the [`RequestHandler`] run by the remoting event loop, which
+//! routes each request code to its processor file (RocketMQ's processor table).
+//!
+//! | file | request codes |
+//! |---|---|
+//! | [`send_message`] (+ [`send_rewrite`]) | SEND_MESSAGE 10, SEND_MESSAGE_V2 310, SEND_BATCH_MESSAGE 320 |
+//! | [`pull_message`] (+ [`pull_hold`]) | PULL_MESSAGE 11, LITE_PULL_MESSAGE 361 |
+//! | [`client_manage`] | HEART_BEAT 34, UNREGISTER_CLIENT 35 |
+//! | [`consumer_manage`] | GET_CONSUMER_LIST_BY_GROUP 38, QUERY/UPDATE_CONSUMER_OFFSET 14/15, GET_MIN/MAX_OFFSET 31/30 |
+//!
+//! Ownership: [`BrokerHandler`] is owned by the loop thread and keeps the loop-local tables
+//! (consumers, producers, queue locks, parked pulls). [`BrokerShared`] is what service threads
+//! see too (store, topic/offset/group tables behind short mutexes, the triggers of the persist
+//! and registration services). Nothing here blocks: table writes go to the `persist` thread,
+//! sync-flush replies are sent by the flush thread through a [`RemotingHandle`].
+//!
+//! Rules applied to every request: an unknown code gets REQUEST_CODE_NOT_SUPPORTED with remark
+//! `" request type <code> not supported"`; a header that does not decode gets SYSTEM_ERROR with
+//! the decoder's text; a one-way request is never answered. New processors plug in at
+//! `BrokerHandler::dispatch` (the processor table).
+
+pub mod client_manage;
+pub mod consumer_manage;
+pub mod pull_hold;
+pub mod pull_message;
+pub mod send_message;
+pub mod send_rewrite;
+
+use std::net::SocketAddr;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use protocol::body::SubscriptionGroupConfig;
+use protocol::header::CommandHeader;
+use protocol::message::UniqIdGenerator;
+use protocol::remoting::{ConnId, Context, RemotingHandle, Reply, RequestHandler};
+use protocol::{RemotingCommand, RequestCode, ResponseCode};
+
+use crate::config::BrokerConfig;
+use crate::manager::{
+    ConsumerManager, ConsumerOffsetManager, ProducerManager, RebalanceLockManager,
+    SubscriptionGroupManager, TopicConfigManager,
+};
+use crate::outer_api::RegisterTrigger;
+use crate::persist::PersistTrigger;
+use crate::store::MessageStore;
+use pull_hold::PullHoldTable;
+
+/// Persist job name of the topic table.
+pub const PERSIST_TOPICS: &str = "topics";
+/// Persist job name of the consumer offsets.
+pub const PERSIST_CONSUMER_OFFSETS: &str = "consumerOffset";
+/// Persist job name of the subscription groups.
+pub const PERSIST_SUBSCRIPTION_GROUPS: &str = "subscriptionGroup";
+/// Java's default `traceOn`: sent as `TRACE_ON` in every send response.
+pub const TRACE_ON: bool = true;
+/// How often parked pulls are re-checked against the store even without an arrival signal.
+const HOLD_RECHECK_INTERVAL_MS: u64 = 5_000;
+/// How often expired queue locks are purged.
+const LOCK_PURGE_INTERVAL_MS: u64 = 10_000;
+
+/// A message arrival reported by the store's dispatcher: `(topic, queue_id, max_offset)`.
+pub type Arrival = (String, i32, i64);
+
+/// State shared by the event loop and the broker's service threads.
+pub struct BrokerShared {
+    /// The effective configuration (immutable while running).
+    pub config: BrokerConfig,
+    /// The message store.
+    pub store: Arc<MessageStore>,
+    /// `brokerIP1:listenPort`: STOREHOST of every record and the address in offset msgIds.
+    pub store_host: SocketAddr,
+    /// Number of delay levels of the store (`messageDelayLevel`); higher levels are clamped.
+    pub max_delay_level: i32,
+    /// The topic table.
+    pub topics: Mutex<TopicConfigManager>,
+    /// Committed consumer offsets.
+    pub offsets: Mutex<ConsumerOffsetManager>,
+    /// Consumer group settings.
+    pub groups: Mutex<SubscriptionGroupManager>,
+    /// UNIQ_KEYs for messages that arrive without one.
+    pub uniq_ids: UniqIdGenerator,
+    /// Set once the registration service runs.
+    pub register_trigger: OnceLock<RegisterTrigger>,
+    /// Set once the persist service runs.
+    pub persist_trigger: OnceLock<PersistTrigger>,
+}
+
+impl std::fmt::Debug for BrokerShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerShared")
+            .field("store_host", &self.store_host)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks a table mutex; a poisoned lock (a panic elsewhere) still yields the table.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Wall-clock milliseconds: the managers stamp data versions and heartbeats with it.
+pub fn wall_ms() -> u64 {
+    protocol::util::clock::now_millis()
+}
+
+impl BrokerShared {
+    /// A topic was created, updated or deleted: persist the table and re-register with every
+    /// NameServer now.
+    pub fn topics_changed(&self) {
+        self.mark_dirty(PERSIST_TOPICS);
+        if let Some(t) = self.register_trigger.get() {
+            t.request();
+        }
+    }
+
+    /// Runs `f` on the topic table; if it changed the table (its data version moved), persists
+    /// it and re-registers.
+    pub fn change_topics<R>(&self, f: impl FnOnce(&mut TopicConfigManager) -> R) -> R {
+        let mut topics = lock(&self.topics);
+        let before = topics.data_version();
+        let result = f(&mut topics);
+        let changed = topics.data_version() != before;
+        drop(topics);
+        if changed {
+            self.topics_changed();
+        }
+        result
+    }
+
+    /// The settings of consumer group `group`, auto-creating it (and persisting the table)
+    /// when `autoCreateSubscriptionGroup` allows; `None` if it does not exist.
+    pub fn find_or_create_group(&self, group: &str) -> Option<SubscriptionGroupConfig> {
+        let auto_create = self.config.auto_create_subscription_group;
+        let mut groups = lock(&self.groups);
+        let existed = groups.contains(group);
+        let found = groups
+            .find_or_auto_create(group, auto_create, wall_ms())
+            .cloned();
+        drop(groups);
+        if !existed && found.is_some() {
+            self.mark_dirty(PERSIST_SUBSCRIPTION_GROUPS);
+        }
+        found
+    }
+
+    /// Asks the persist thread to save table `name` soon.
+    pub fn mark_dirty(&self, name: &str) {
+        if let Some(t) = self.persist_trigger.get() {
+            t.mark_dirty(name);
+        }
+    }
+
+    /// Whether this broker is a master.
+    pub fn is_master(&self) -> bool {
+        self.config.is_master()
+    }
+}
+
+/// The broker's [`RequestHandler`]; see the module docs.
+pub struct BrokerHandler {
+    pub(crate) shared: Arc<BrokerShared>,
+    pub(crate) consumers: ConsumerManager<ConnId>,
+    pub(crate) producers: ProducerManager<ConnId>,
+    pub(crate) locks: RebalanceLockManager,
+    pub(crate) holds: PullHoldTable<ConnId, RemotingCommand>,
+    arrivals: Receiver<Arrival>,
+    /// Answers deferred replies from other threads (sync flush).
+    pub(crate) handle: RemotingHandle,
+    random: u64,
+    next_hold_recheck_ms: u64,
+    next_lock_purge_ms: u64,
+}
+
+impl BrokerHandler {
+    /// A handler over `shared`; `holds` must be the table whose waiting counter the store's
+    /// arriving listener reads, `arrivals` the receiving end of that listener's channel.
+    pub fn new(
+        shared: Arc<BrokerShared>,
+        holds: PullHoldTable<ConnId, RemotingCommand>,
+        arrivals: Receiver<Arrival>,
+        handle: RemotingHandle,
+    ) -> Self {
+        let lock_ttl = shared.config.rebalance_lock_max_live_time_ms;
+        BrokerHandler {
+            shared,
+            consumers: ConsumerManager::new(),
+            producers: ProducerManager::new(),
+            locks: RebalanceLockManager::new(lock_ttl),
+            holds,
+            arrivals,
+            handle,
+            random: wall_ms() | 1,
+            next_hold_recheck_ms: 0,
+            next_lock_purge_ms: 0,
+        }
+    }
+
+    /// A pseudo-random number below `bound` (> 0) for queue selection (xorshift; not crypto).
+    pub(crate) fn random_below(&mut self, bound: i32) -> i32 {
+        let mut x = self.random;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.random = x;
+        // Fits: the remainder is below `bound`, an i32.
+        (x % u64::from(bound.max(1).unsigned_abs())) as i32
+    }
+
+    /// The processor table: request code → processor. New processors are added here.
+    fn dispatch(
+        &mut self,
+        ctx: &mut Context<'_>,
+        conn: ConnId,
+        request: RemotingCommand,
+    ) -> Result<Reply, RemotingCommand> {
+        use RequestCode as C;
+        match request.request_code() {
+            Some(C::SEND_MESSAGE | C::SEND_MESSAGE_V2 | C::SEND_BATCH_MESSAGE) => {
+                send_message::process(self, ctx, conn, &request)
+            }
+            Some(C::PULL_MESSAGE | C::LITE_PULL_MESSAGE) => {
+                pull_message::process(self, ctx, conn, request)
+            }
+            Some(C::HEART_BEAT) => client_manage::heartbeat(self, ctx, conn, &request),
+            Some(C::UNREGISTER_CLIENT) => {
+                client_manage::unregister_client(self, ctx, conn, &request)
+            }
+            Some(C::GET_CONSUMER_LIST_BY_GROUP) => consumer_manage::consumer_list(self, &request),
+            Some(C::QUERY_CONSUMER_OFFSET) => consumer_manage::query_offset(self, &request),
+            Some(C::UPDATE_CONSUMER_OFFSET) => consumer_manage::update_offset(self, &request),
+            Some(C::GET_MAX_OFFSET) => consumer_manage::max_offset(self, &request),
+            Some(C::GET_MIN_OFFSET) => consumer_manage::min_offset(self, &request),
+            _ => Err(error(
+                &request,
+                ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+                format!(" request type {} not supported", request.code),
+            )),
+        }
+    }
+
+    /// Drains the arrival channel and answers the parked pulls that can now read something.
+    fn release_arrived(&mut self, ctx: &mut Context<'_>) {
+        while let Ok((topic, queue_id, max_offset)) = self.arrivals.try_recv() {
+            for held in self.holds.take_arrived(&topic, queue_id, max_offset) {
+                pull_message::answer_held(self, ctx, held);
+            }
+        }
+    }
+
+    /// Safety net for lost signals (and the only check when long polling is off): compares
+    /// every watched queue with the store's max offset.
+    fn recheck_holds(&mut self, ctx: &mut Context<'_>) {
+        for (topic, queue_id, _) in self.holds.watched_queues() {
+            let max = self.shared.store.max_offset_in_queue(&topic, queue_id);
+            for held in self.holds.take_arrived(&topic, queue_id, max) {
+                pull_message::answer_held(self, ctx, held);
+            }
+        }
+    }
+}
+
+/// An error response to `request` with `remark`.
+pub fn error(
+    request: &RemotingCommand,
+    code: ResponseCode,
+    remark: impl Into<String>,
+) -> RemotingCommand {
+    RemotingCommand::error_response(request, code, remark)
+}
+
+/// Decodes a typed header; a failure becomes SYSTEM_ERROR with the decoder's text.
+pub fn decode<H: CommandHeader>(request: &RemotingCommand) -> Result<H, RemotingCommand> {
+    request
+        .decode_header::<H>()
+        .map_err(|e| error(request, ResponseCode::SYSTEM_ERROR, e.to_string()))
+}
+
+impl RequestHandler for BrokerHandler {
+    fn on_request(
+        &mut self,
+        ctx: &mut Context<'_>,
+        conn: ConnId,
+        request: RemotingCommand,
+    ) -> Reply {
+        let oneway = request.is_oneway();
+        let code = request.code;
+        let reply = match self.dispatch(ctx, conn, request) {
+            Ok(reply) => reply,
+            Err(response) => {
+                log::debug!("request {code} from {conn} failed: {:?}", response.remark);
+                Reply::Now(response)
+            }
+        };
+        if oneway {
+            Reply::Nothing
+        } else {
+            reply
+        }
+    }
+
+    fn on_closed(&mut self, ctx: &mut Context<'_>, conn: ConnId) {
+        let dropped = self.holds.remove_conn(conn);
+        if dropped > 0 {
+            log::debug!("{conn} closed: dropped {dropped} parked pulls");
+        }
+        client_manage::on_connection_closed(self, ctx, conn);
+    }
+
+    fn on_tick(&mut self, ctx: &mut Context<'_>, now_ms: u64) {
+        for (_, _, held) in self.holds.take_expired(now_ms) {
+            pull_message::answer_held(self, ctx, held);
+        }
+        let recheck_ms = if self.shared.config.long_polling_enable {
+            HOLD_RECHECK_INTERVAL_MS
+        } else {
+            self.shared.config.short_polling_time_ms
+        };
+        if now_ms >= self.next_hold_recheck_ms {
+            self.next_hold_recheck_ms = now_ms + recheck_ms;
+            if !self.holds.is_empty() {
+                self.recheck_holds(ctx);
+            }
+        }
+        if now_ms >= self.next_lock_purge_ms {
+            self.next_lock_purge_ms = now_ms + LOCK_PURGE_INTERVAL_MS;
+            self.locks.remove_expired(wall_ms());
+            client_manage::scan_not_active(self, ctx);
+        }
+    }
+
+    fn on_wake(&mut self, ctx: &mut Context<'_>) {
+        self.release_arrived(ctx);
+    }
+}
