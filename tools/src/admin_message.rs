@@ -19,6 +19,8 @@ use crate::error::{Error, Peer, Result};
 pub const TOOLS_CONSUMER_GROUP: &str = "TOOLS_CONSUMER";
 /// Producer group the tools send with.
 pub const TOOLS_PRODUCER_GROUP: &str = "TOOLS_PRODUCER";
+/// Queues per broker of a topic auto-created by a send (Java's `defaultTopicQueueNums`).
+pub const AUTO_CREATE_QUEUE_NUMS: i32 = 4;
 /// Largest body the tools inflate for display.
 const MAX_INFLATED_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -95,7 +97,7 @@ impl AdminClient {
             producer_group: TOOLS_PRODUCER_GROUP.to_string(),
             topic: message.topic.clone(),
             default_topic: DEFAULT_TEMPLATE_TOPIC.to_string(),
-            default_topic_queue_nums: 4,
+            default_topic_queue_nums: AUTO_CREATE_QUEUE_NUMS,
             queue_id,
             sys_flag: 0,
             born_timestamp: now_ms,

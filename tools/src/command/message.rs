@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 use crate::output::{Output, Table};
 use crate::time::format_ms;
 
+/// Label column width of the detail view (Java's `%-20s %s`).
+const DETAIL_LABEL_WIDTH: usize = 20;
 /// Most messages one key query asks each broker for (Java uses 64).
 const MAX_QUERY_NUM: i32 = 64;
 
@@ -68,7 +70,7 @@ pub fn message_pairs(msg: &MessageExt) -> Vec<(String, String)> {
         ("Message Body:", body_text(msg)),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
+    .map(|(k, v)| (format!("{k:<DETAIL_LABEL_WIDTH$}"), v))
     .collect()
 }
 
@@ -371,7 +373,13 @@ mod tests {
         msg.properties.insert("TAGS", "TagA");
         msg.properties.insert("KEYS", "k1 k2");
         let pairs = message_pairs(&msg);
-        let get = |k: &str| pairs.iter().find(|(l, _)| l == k).map(|(_, v)| v.clone());
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(l, _)| l.trim_end() == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert!(pairs.iter().all(|(l, _)| l.len() == 20));
         assert_eq!(get("Topic:").as_deref(), Some("T"));
         assert_eq!(get("Tags:").as_deref(), Some("[TagA]"));
         assert_eq!(get("Keys:").as_deref(), Some("[k1 k2]"));

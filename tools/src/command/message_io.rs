@@ -10,7 +10,10 @@ use serde_json::{json, Value};
 use super::message::{body_text, check_charset, message_json};
 use super::{boolean, number, optional, required, timestamp, Env, SubCommand};
 use crate::admin::AdminClient;
-use crate::admin_message::{display_msg_id, PullStatus, TOOLS_CONSUMER_GROUP};
+use crate::admin_broker::DEFAULT_TEMPLATE_TOPIC;
+use crate::admin_message::{
+    display_msg_id, PullStatus, AUTO_CREATE_QUEUE_NUMS, TOOLS_CONSUMER_GROUP,
+};
 use crate::error::{Error, Result};
 use crate::output::{Output, Table};
 
@@ -120,7 +123,7 @@ impl SubCommand for SendMessage {
             msg = msg.with_keys(keys.split_whitespace());
         }
         let admin = env.admin(m)?;
-        let route = admin.topic_route(&topic)?;
+        let route = send_route(&admin, &topic)?;
         let candidates: Vec<_> = writable_queues(&route, broker.as_deref())
             .into_iter()
             .filter(|(_, _, q)| queue_id.is_none_or(|want| *q == want))
@@ -159,6 +162,24 @@ impl SubCommand for SendMessage {
         out.table(&table);
         out.json(table.to_json()[0].clone());
         Ok(())
+    }
+}
+
+/// The route to send to: the topic's own, or, like Java's producer, the auto-create template
+/// TBW102's with at most 4 write queues per broker (the broker then creates the topic).
+fn send_route(admin: &AdminClient, topic: &str) -> Result<TopicRouteData> {
+    match admin.topic_route(topic) {
+        Err(Error::TopicNotExist(_)) => {
+            let mut route = admin
+                .topic_route(DEFAULT_TEMPLATE_TOPIC)
+                .map_err(|_| Error::TopicNotExist(topic.to_string()))?;
+            for qd in &mut route.queue_datas {
+                qd.write_queue_nums = qd.write_queue_nums.min(AUTO_CREATE_QUEUE_NUMS);
+                qd.read_queue_nums = qd.write_queue_nums;
+            }
+            Ok(route)
+        }
+        other => other,
     }
 }
 

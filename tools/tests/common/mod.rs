@@ -150,3 +150,38 @@ pub fn mqadmin_env(args: &[&str], env: &[(&str, &str)]) -> Run {
 pub fn mqadmin(args: &[&str]) -> Run {
     mqadmin_env(args, &[])
 }
+
+/// Polls `cond` until it holds, failing after `secs` seconds (no fixed sleeps).
+pub fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::park_timeout(std::time::Duration::from_millis(5));
+    }
+}
+
+/// A real broker `broker-a` of cluster `TestCluster` on 127.0.0.1:0 with its store under
+/// `dir`, registered with `namesrv`.
+pub fn start_broker(dir: &Path, namesrv: &str) -> broker::BrokerServer {
+    use broker::config::{BrokerConfig, HostFacts};
+    use broker::store::StoreConfig;
+    let mut c = BrokerConfig::with_host(&HostFacts {
+        local_ip: "127.0.0.1".into(),
+        ..HostFacts::default()
+    });
+    c.broker_ip1 = "127.0.0.1".into();
+    c.broker_name = "broker-a".into();
+    c.broker_cluster_name = "TestCluster".into();
+    c.namesrv_addr = Some(namesrv.to_string());
+    let mut s = StoreConfig::with_root(dir);
+    s.commit_log_segment_bytes = 1024 * 1024;
+    s.consume_queue_file_bytes = 100 * 20;
+    let listeners = broker::BrokerListeners {
+        main: TcpListener::bind("127.0.0.1:0").unwrap(),
+        fast: None,
+    };
+    broker::BrokerServer::start(c, s, listeners).unwrap()
+}
