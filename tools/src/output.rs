@@ -216,16 +216,20 @@ impl Output {
         self.json(table.to_json());
     }
 
-    /// Everything to print on stdout: the text, or the pretty-printed JSON document (`null`
-    /// if the command set none) followed by a newline.
+    /// Everything to print on stdout: the text, or the pretty-printed JSON document followed
+    /// by a newline (nothing if the command set none, as when it failed early).
     pub fn into_stdout(self) -> String {
         if !self.json_mode {
             return self.text;
         }
-        let doc = self.document.unwrap_or(Value::Null);
-        let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "null".into());
-        s.push('\n');
-        s
+        match self.document {
+            Some(doc) => {
+                let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                s.push('\n');
+                s
+            }
+            None => String::new(),
+        }
     }
 }
 
@@ -296,6 +300,6 @@ mod tests {
         js.table_result(&t);
         let parsed: Value = serde_json::from_str(&js.into_stdout()).unwrap();
         assert_eq!(parsed, json!([{"k": "v"}]));
-        assert_eq!(Output::new(true).into_stdout(), "null\n");
+        assert_eq!(Output::new(true).into_stdout(), "");
     }
 }

@@ -7,54 +7,8 @@
 
 mod common;
 
-use common::{dead_addr, mqadmin, start_broker, start_namesrv, wait_until};
+use common::{dead_addr, mqadmin, Cluster};
 use serde_json::{json, Value};
-use tools::AdminClient;
-
-struct Cluster {
-    _dir: tempfile::TempDir,
-    _ns: namesrv::NamesrvServer,
-    broker: broker::BrokerServer,
-    ns: String,
-    admin: AdminClient,
-}
-
-impl Cluster {
-    fn start() -> Cluster {
-        let dir = tempfile::tempdir().unwrap();
-        let ns_srv = start_namesrv(&dir.path().join("ns"));
-        let ns = ns_srv.local_addr().to_string();
-        let broker = start_broker(&dir.path().join("store"), &ns);
-        let admin = AdminClient::start(vec![ns.clone()], 3_000).unwrap();
-        wait_until("broker registration", 10, || {
-            admin.topic_route("TBW102").is_ok()
-        });
-        Cluster {
-            _dir: dir,
-            _ns: ns_srv,
-            broker,
-            ns,
-            admin,
-        }
-    }
-
-    fn addr(&self) -> String {
-        self.broker.broker_addr()
-    }
-
-    fn wait_for_topic(&self, topic: &str) {
-        wait_until("topic registration", 10, || {
-            self.admin.topic_route(topic).is_ok()
-        });
-    }
-
-    /// Sends one message with mqadmin and returns the JSON result.
-    fn send(&self, topic: &str, extra: &[&str]) -> Value {
-        let mut args = vec!["sendMessage", "-n", &self.ns, "-t", topic, "--json"];
-        args.extend_from_slice(extra);
-        mqadmin(&args).json()
-    }
-}
 
 #[test]
 fn send_auto_creates_the_topic_and_every_reader_finds_the_messages() {

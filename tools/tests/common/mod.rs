@@ -185,3 +185,55 @@ pub fn start_broker(dir: &Path, namesrv: &str) -> broker::BrokerServer {
     };
     broker::BrokerServer::start(c, s, listeners).unwrap()
 }
+
+/// A NameServer plus one real broker, and an admin client for polling.
+pub struct Cluster {
+    _dir: tempfile::TempDir,
+    _ns: namesrv::NamesrvServer,
+    /// The broker.
+    pub broker: broker::BrokerServer,
+    /// The NameServer address.
+    pub ns: String,
+    /// An admin client on the NameServer.
+    pub admin: tools::AdminClient,
+}
+
+impl Cluster {
+    /// Starts both and waits until the broker is registered.
+    pub fn start() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let ns_srv = start_namesrv(&dir.path().join("ns"));
+        let ns = ns_srv.local_addr().to_string();
+        let broker = start_broker(&dir.path().join("store"), &ns);
+        let admin = tools::AdminClient::start(vec![ns.clone()], 3_000).unwrap();
+        wait_until("broker registration", 10, || {
+            admin.topic_route("TBW102").is_ok()
+        });
+        Cluster {
+            _dir: dir,
+            _ns: ns_srv,
+            broker,
+            ns,
+            admin,
+        }
+    }
+
+    /// The broker address.
+    pub fn addr(&self) -> String {
+        self.broker.broker_addr()
+    }
+
+    /// Waits until the NameServer routes `topic`.
+    pub fn wait_for_topic(&self, topic: &str) {
+        wait_until("topic registration", 10, || {
+            self.admin.topic_route(topic).is_ok()
+        });
+    }
+
+    /// Sends one message with mqadmin and returns the JSON result.
+    pub fn send(&self, topic: &str, extra: &[&str]) -> serde_json::Value {
+        let mut args = vec!["sendMessage", "-n", &self.ns, "-t", topic, "--json"];
+        args.extend_from_slice(extra);
+        mqadmin(&args).json()
+    }
+}
