@@ -126,6 +126,9 @@ fn unknown_topic_fails_with_a_clear_message() {
             run.stderr,
             format!("mqadmin {cmd}: topic NoSuchTopic does not exist\n")
         );
+        // A script reading --json output gets nothing on stdout, not a half document.
+        let run = mqadmin(&[cmd, "-n", &f.ns, "-t", "NoSuchTopic", "--json"]);
+        assert_eq!((run.code, run.stdout.as_str()), (1, ""));
     }
 }
 

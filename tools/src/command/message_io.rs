@@ -1,19 +1,16 @@
-//! Producing and reading messages: sendMessage (one message, SEND_MESSAGE_V2), consumeMessage
-//! and printMsg (PULL_MESSAGE with explicit offsets; no consumer offset is ever committed).
+//! Reading messages: consumeMessage and printMsg (PULL_MESSAGE with explicit offsets; no
+//! consumer offset is ever committed), and the queue listing they share.
 
 use getopts::{Matches, Options};
 use protocol::body::route::TopicRouteData;
-use protocol::message::{parse_sub_expression, Message, MessageExt, TagFilter};
+use protocol::message::{parse_sub_expression, MessageExt, TagFilter};
 use protocol::util::clock::now_millis;
 use serde_json::{json, Value};
 
 use super::message::{body_text, check_charset, message_json};
 use super::{boolean, number, optional, required, timestamp, Env, SubCommand};
 use crate::admin::AdminClient;
-use crate::admin_broker::DEFAULT_TEMPLATE_TOPIC;
-use crate::admin_message::{
-    display_msg_id, PullStatus, AUTO_CREATE_QUEUE_NUMS, TOOLS_CONSUMER_GROUP,
-};
+use crate::admin_message::{display_msg_id, PullStatus, TOOLS_CONSUMER_GROUP};
 use crate::error::{Error, Result};
 use crate::output::{Output, Table};
 
@@ -56,131 +53,6 @@ pub fn readable_queues(route: &TopicRouteData, broker: Option<&str>) -> Vec<Queu
     }
     queues.sort_by(|a, b| (&a.broker_name, a.queue_id).cmp(&(&b.broker_name, b.queue_id)));
     queues
-}
-
-/// Writable queues of a route whose broker has a master, optionally only one broker's:
-/// `(broker name, master address, queue id)`.
-pub fn writable_queues(route: &TopicRouteData, broker: Option<&str>) -> Vec<(String, String, i32)> {
-    let mut queues = Vec::new();
-    for qd in route.queue_datas.iter().filter(|q| q.is_writeable()) {
-        if broker.is_some_and(|b| b != qd.broker_name) {
-            continue;
-        }
-        let Some(addr) = route
-            .find_broker(&qd.broker_name)
-            .and_then(|b| b.select_master_addr())
-        else {
-            continue;
-        };
-        for queue_id in 0..qd.write_queue_nums {
-            queues.push((qd.broker_name.clone(), addr.to_string(), queue_id));
-        }
-    }
-    queues
-}
-
-/// `sendMessage -t <topic> -p <body> [-k <keys>] [-c <tags>] [-b <broker> [-i <queueId>]]`.
-pub struct SendMessage;
-
-impl SubCommand for SendMessage {
-    fn name(&self) -> &'static str {
-        "sendMessage"
-    }
-
-    fn description(&self) -> &'static str {
-        "Send a message"
-    }
-
-    fn options(&self, opts: &mut Options) {
-        opts.reqopt("t", "topic", "Topic name", "<topic>");
-        opts.reqopt(
-            "p",
-            "body",
-            "UTF-8 string format of the message body",
-            "<body>",
-        );
-        opts.optopt("k", "key", "Message keys", "<key>");
-        opts.optopt("c", "tags", "Message tags", "<tags>");
-        opts.optopt("b", "broker", "Send message to target broker", "<broker>");
-        opts.optopt("i", "qid", "Send message to target queue", "<qid>");
-    }
-
-    fn execute(&self, env: &Env, m: &Matches, out: &mut Output) -> Result<()> {
-        let topic = required(m, "t")?;
-        let body = required(m, "p")?;
-        let broker = optional(m, "b");
-        let queue_id: Option<i32> = number(m, "i")?;
-        if queue_id.is_some() && broker.is_none() {
-            return Err(Error::usage(
-                "Broker name must be set if the queue is chosen!",
-            ));
-        }
-        let mut msg = Message::new(topic.clone(), body.into_bytes());
-        if let Some(tags) = optional(m, "c") {
-            msg = msg.with_tags(tags);
-        }
-        if let Some(keys) = optional(m, "k") {
-            msg = msg.with_keys(keys.split_whitespace());
-        }
-        let admin = env.admin(m)?;
-        let route = send_route(&admin, &topic)?;
-        let candidates: Vec<_> = writable_queues(&route, broker.as_deref())
-            .into_iter()
-            .filter(|(_, _, q)| queue_id.is_none_or(|want| *q == want))
-            .collect();
-        let now_ms = now_millis() as i64;
-        let Some((broker_name, addr, queue)) = candidates
-            .get(now_ms.unsigned_abs() as usize % candidates.len().max(1))
-            .cloned()
-        else {
-            return Err(Error::NotFound(format!(
-                "topic {topic} has no writable queue{}",
-                match (&broker, queue_id) {
-                    (Some(b), Some(q)) => format!(" {q} on broker {b}"),
-                    (Some(b), None) => format!(" on broker {b}"),
-                    _ => String::new(),
-                }
-            )));
-        };
-        let sent = admin.send_message(&addr, &broker_name, queue, &msg, now_ms)?;
-        let mut table = Table::new(&[
-            ("#Broker Name", "brokerName"),
-            ("#QID", "queueId"),
-            ("#Send Result", "sendStatus"),
-            ("#MsgId", "msgId"),
-            ("#OffsetMsgId", "offsetMsgId"),
-            ("#Queue Offset", "queueOffset"),
-        ]);
-        table.row(vec![
-            json!(broker_name),
-            json!(sent.queue_id),
-            json!(sent.status),
-            json!(sent.msg_id),
-            json!(sent.offset_msg_id),
-            json!(sent.queue_offset),
-        ]);
-        out.table(&table);
-        out.json(table.to_json()[0].clone());
-        Ok(())
-    }
-}
-
-/// The route to send to: the topic's own, or, like Java's producer, the auto-create template
-/// TBW102's with at most 4 write queues per broker (the broker then creates the topic).
-fn send_route(admin: &AdminClient, topic: &str) -> Result<TopicRouteData> {
-    match admin.topic_route(topic) {
-        Err(Error::TopicNotExist(_)) => {
-            let mut route = admin
-                .topic_route(DEFAULT_TEMPLATE_TOPIC)
-                .map_err(|_| Error::TopicNotExist(topic.to_string()))?;
-            for qd in &mut route.queue_datas {
-                qd.write_queue_nums = qd.write_queue_nums.min(AUTO_CREATE_QUEUE_NUMS);
-                qd.read_queue_nums = qd.write_queue_nums;
-            }
-            Ok(route)
-        }
-        other => other,
-    }
 }
 
 /// Pulls `[start, end)` of one queue, at most `limit` messages, keeping those `filter` accepts.
@@ -536,15 +408,5 @@ mod tests {
             ]
         );
         assert_eq!(readable_queues(&route(), Some("broker-b")).len(), 1);
-    }
-
-    #[test]
-    fn writable_queues_need_write_perm_and_a_master() {
-        // broker-a is read-only, broker-b has no master: nothing to send to.
-        assert!(writable_queues(&route(), None).is_empty());
-        let mut r = route();
-        r.queue_datas[1].perm = 6;
-        assert_eq!(writable_queues(&r, None).len(), 2);
-        assert!(writable_queues(&r, Some("broker-b")).is_empty());
     }
 }

@@ -13,7 +13,8 @@
 //! | `subscription.rs` | updateSubGroup, deleteSubGroup |
 //! | `offset.rs` | resetOffsetByTime |
 //! | `message.rs` | queryMsgById, queryMsgByKey, queryMsgByUniqueKey, queryMsgByOffset |
-//! | `message_io.rs` | sendMessage, consumeMessage, printMsg |
+//! | `send.rs` | sendMessage |
+//! | `message_io.rs` | consumeMessage, printMsg |
 //! | `namesrv.rs` | wipeWritePerm, getNamesrvConfig, updateKvConfig, deleteKvConfig |
 
 mod args;
@@ -24,6 +25,7 @@ mod message;
 mod message_io;
 mod namesrv;
 mod offset;
+mod send;
 mod subscription;
 mod topic;
 
@@ -109,7 +111,7 @@ pub fn commands() -> Vec<Box<dyn SubCommand>> {
         Box::new(offset::ResetOffsetByTime),
         Box::new(namesrv::GetNamesrvConfig),
         Box::new(broker::GetBrokerConfig),
-        Box::new(message_io::SendMessage),
+        Box::new(send::SendMessage),
         Box::new(message_io::ConsumeMessage),
     ]
 }
