@@ -1,0 +1,217 @@
+//! Store micro-benchmark: append throughput of 1 KiB messages in ASYNC_FLUSH (1 writer) and
+//! SYNC_FLUSH (1 and 64 writers), next to the raw sequential write bandwidth of the same disk
+//! measured in the same run.
+//!
+//! Usage: `store_bench [DIR] [ASYNC_MESSAGES]` (DIR defaults to a fresh directory under the
+//! system temp dir; it is removed at the end).
+
+use std::fs::OpenOptions;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use broker::store::record_format::{encode_record, RecordFields};
+use broker::store::{FlushDiskType, MessageStore, PutMessageStatus, StoreConfig};
+
+const BODY_BYTES: usize = 1024;
+const RAW_BYTES: u64 = 512 << 20;
+
+struct Outcome {
+    name: String,
+    messages: u64,
+    bytes: u64,
+    /// Until the last append (or sync-flush acknowledgement) returned.
+    elapsed: Duration,
+    /// Until everything was durable (after a final flush).
+    elapsed_durable: Duration,
+    syncs: u64,
+}
+
+impl Outcome {
+    fn mb_per_s(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.elapsed.as_secs_f64()
+    }
+    fn msgs_per_s(&self) -> f64 {
+        self.messages as f64 / self.elapsed.as_secs_f64()
+    }
+    fn durable_mb_per_s(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.elapsed_durable.as_secs_f64()
+    }
+}
+
+fn template() -> Vec<u8> {
+    let host = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 10911);
+    encode_record(&RecordFields {
+        topic: "BenchTopic",
+        queue_id: 0,
+        flag: 0,
+        sys_flag: 0,
+        born_timestamp: 1,
+        born_host: host,
+        store_host: host,
+        reconsume_times: 0,
+        prepared_tx_offset: 0,
+        body: &[b'x'; BODY_BYTES],
+        properties: &[("TAGS", "TagA"), ("WAIT", "true")],
+    })
+}
+
+/// Sequential 1 MiB positioned writes into a preallocated file, then one fdatasync.
+fn raw_sequential_write(dir: &Path) -> std::io::Result<Outcome> {
+    let path = dir.join("raw.bin");
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&path)?;
+    f.set_len(RAW_BYTES)?;
+    let chunk = vec![0x5Au8; 1 << 20];
+    let start = Instant::now();
+    let mut pos = 0;
+    while pos < RAW_BYTES {
+        f.write_all_at(&chunk, pos)?;
+        pos += chunk.len() as u64;
+    }
+    f.sync_data()?;
+    let elapsed = start.elapsed();
+    let elapsed_durable = elapsed;
+    std::fs::remove_file(&path)?;
+    Ok(Outcome {
+        name: "raw seq. write (1 MiB pwrites, fdatasync)".into(),
+        messages: RAW_BYTES >> 20,
+        bytes: RAW_BYTES,
+        elapsed,
+        elapsed_durable,
+        syncs: 1,
+    })
+}
+
+fn open_store(dir: &Path, mode: FlushDiskType) -> MessageStore {
+    let mut cfg = StoreConfig::with_root(dir);
+    cfg.flush_disk_type = mode;
+    cfg.message_index_enable = false;
+    let store = MessageStore::open(cfg).expect("open store");
+    store.start().expect("start store");
+    store
+}
+
+fn put(store: &MessageStore, rec: &[u8], sync: bool) -> u64 {
+    let mut buf = rec.to_vec();
+    let mut r = store.put_message(&mut buf, "BenchTopic", 0);
+    if sync {
+        r = store.wait_for_flush(r);
+    }
+    assert_eq!(r.status, PutMessageStatus::PUT_OK, "put failed");
+    buf.len() as u64
+}
+
+fn run_mode(
+    dir: &Path,
+    name: &str,
+    mode: FlushDiskType,
+    writers: usize,
+    per_writer: u64,
+) -> Outcome {
+    let _ = std::fs::remove_dir_all(dir);
+    let store = Arc::new(open_store(dir, mode));
+    let rec = Arc::new(template());
+    let sync = mode == FlushDiskType::SyncFlush;
+    let syncs_before = store.commit_log().stats().syncs.load(Ordering::Relaxed);
+    let start = Instant::now();
+    let handles: Vec<_> = (0..writers)
+        .map(|_| {
+            let (store, rec) = (Arc::clone(&store), Arc::clone(&rec));
+            std::thread::spawn(move || {
+                (0..per_writer)
+                    .map(|_| put(&store, &rec, sync))
+                    .sum::<u64>()
+            })
+        })
+        .collect();
+    let bytes: u64 = handles.into_iter().map(|h| h.join().expect("writer")).sum();
+    let elapsed = start.elapsed();
+    store.flush_now().expect("final flush");
+    let elapsed_durable = start.elapsed();
+    let syncs = store.commit_log().stats().syncs.load(Ordering::Relaxed) - syncs_before;
+    store.shutdown().expect("shutdown");
+    Outcome {
+        name: name.into(),
+        messages: writers as u64 * per_writer,
+        bytes,
+        elapsed,
+        elapsed_durable,
+        syncs,
+    }
+}
+
+fn print_table(raw: &Outcome, results: &[Outcome]) {
+    println!(
+        "{:<40} {:>8} {:>7} {:>7} {:>8} {:>7} {:>9}",
+        "run", "msgs/s", "MB/s", "vs raw", "durable", "vs raw", "fdatasync"
+    );
+    let line = |r: &Outcome, msgs: String| {
+        println!(
+            "{:<40} {:>8} {:>7.1} {:>7.2} {:>8.1} {:>7.2} {:>9}   ({} in {:.2} s)",
+            r.name,
+            msgs,
+            r.mb_per_s(),
+            r.mb_per_s() / raw.mb_per_s(),
+            r.durable_mb_per_s(),
+            r.durable_mb_per_s() / raw.mb_per_s(),
+            r.syncs,
+            r.messages,
+            r.elapsed.as_secs_f64()
+        )
+    };
+    line(raw, "-".into());
+    for r in results {
+        line(r, format!("{:.0}", r.msgs_per_s()));
+    }
+    println!("MB/s: until the last put returned; durable: until a final flush completed");
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let root: PathBuf = args.next().map(PathBuf::from).unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("ferromq-store-bench-{}", std::process::id()))
+    });
+    let async_messages: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(500_000);
+    std::fs::create_dir_all(&root).expect("create bench dir");
+    println!(
+        "store_bench in {} ({BODY_BYTES}-byte bodies, {} bytes per record)",
+        root.display(),
+        template().len()
+    );
+    let raw = raw_sequential_write(&root).expect("raw write");
+    let async_flush = FlushDiskType::AsyncFlush;
+    let sync_flush = FlushDiskType::SyncFlush;
+    let results = [
+        run_mode(
+            &root.join("a"),
+            "ASYNC_FLUSH, 1 writer",
+            async_flush,
+            1,
+            async_messages,
+        ),
+        run_mode(
+            &root.join("s1"),
+            "SYNC_FLUSH, 1 writer",
+            sync_flush,
+            1,
+            10_000,
+        ),
+        run_mode(
+            &root.join("s64"),
+            "SYNC_FLUSH, 64 writers",
+            sync_flush,
+            64,
+            2_000,
+        ),
+    ];
+    print_table(&raw, &results);
+    let _ = std::fs::remove_dir_all(&root);
+}
