@@ -1,165 +1,245 @@
-//! `ConfigFile`: crash-safe load/save of one persisted table (RocketMQ `ConfigManager` +
-//! `MixAll.string2File`), e.g. `<storePathRootDir>/config/consumerOffset.json`.
+//! Load and save of the persisted manager tables (`<storePathRootDir>/config/*.json`), the
+//! role of Java's `ConfigManager`.
 //!
-//! Save: write `<name>.tmp`, fsync it, rename the current file to `<name>.bak`, rename the
-//! temp file into place, fsync the directory. At every instant either the file or its `.bak`
-//! holds a complete version, so load reads the file and falls back to `.bak` when the file is
-//! missing or does not decode.
+//! Writes go through [`protocol::util::atomic_file::write_atomically`] (temp file, fsync,
+//! rename, previous content kept as `.bak`). Reads fall back to the `.bak` file when the main
+//! file is missing, empty or does not parse. Every table tracks a dirty flag so the periodic
+//! persist only writes after a change.
+//!
+//! These calls block on the disk: never call them on an event-loop thread. A typical shell
+//! takes [`ConfigFile::snapshot_if_dirty`] under its lock and writes the bytes outside it with
+//! [`write_snapshot`], calling [`ConfigFile::mark_dirty`] again if that fails.
 
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use protocol::util::atomic_file::{read_with_backup, write_atomically};
 
 use crate::error::{Error, Result};
-use crate::store::segment::sync_dir;
 
-/// One persisted table file. See the module docs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigFile {
-    path: PathBuf,
+/// `topics.json`: [`TopicConfigManager`](super::topic_config::TopicConfigManager).
+pub const TOPICS_JSON: &str = "topics.json";
+/// `consumerOffset.json`: [`ConsumerOffsetManager`](super::consumer_offset::ConsumerOffsetManager).
+pub const CONSUMER_OFFSET_JSON: &str = "consumerOffset.json";
+/// `subscriptionGroup.json`:
+/// [`SubscriptionGroupManager`](super::subscription_group::SubscriptionGroupManager).
+pub const SUBSCRIPTION_GROUP_JSON: &str = "subscriptionGroup.json";
+/// `delayOffset.json`: the schedule service's per-level progress.
+pub const DELAY_OFFSET_JSON: &str = "delayOffset.json";
+
+/// `<storePathRootDir>/config/<file_name>`, where RocketMQ keeps its tables.
+pub fn config_file_path(store_path_root_dir: &Path, file_name: &str) -> PathBuf {
+    store_path_root_dir.join("config").join(file_name)
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
+/// `path` with `.bak` appended (the previous version kept by the atomic write).
+fn backup_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".bak");
+    PathBuf::from(name)
 }
 
-impl ConfigFile {
-    /// `<store_root>/config/<name>`.
-    pub fn in_store(store_root: &Path, name: &str) -> Self {
-        ConfigFile {
-            path: store_root.join("config").join(name),
+/// Writes bytes taken with [`ConfigFile::snapshot_if_dirty`] (or `encode_json`) to `path`.
+pub fn write_snapshot(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically(path, bytes).map_err(|e| Error::io("persist config file", path, e))
+}
+
+/// A table persisted as one JSON file in RocketMQ's format.
+pub trait ConfigFile {
+    /// The file name under `<storePathRootDir>/config/`.
+    const FILE_NAME: &'static str;
+
+    /// The file content (fastjson dialect, as Java writes it).
+    fn encode_json(&self) -> Vec<u8>;
+
+    /// Merges or replaces the table from file content, as the Java manager's `decode` does.
+    /// On error the table is unchanged.
+    fn decode_json(&mut self, bytes: &[u8]) -> Result<()>;
+
+    /// Whether the table changed since it was last written (or snapshotted).
+    fn is_dirty(&self) -> bool;
+
+    /// Sets or clears the dirty flag.
+    fn set_dirty(&mut self, dirty: bool);
+
+    /// Marks the table dirty again (after a failed write of a snapshot).
+    fn mark_dirty(&mut self) {
+        self.set_dirty(true);
+    }
+
+    /// The file content if the table changed since the last snapshot; clears the flag.
+    fn snapshot_if_dirty(&mut self) -> Option<Vec<u8>> {
+        if !self.is_dirty() {
+            return None;
+        }
+        self.set_dirty(false);
+        Some(self.encode_json())
+    }
+
+    /// Loads `path` (or its `.bak` when the main file is missing, empty or corrupt).
+    /// `Ok(false)` when neither file exists: the table keeps its initial content. The table
+    /// is clean afterwards.
+    fn load(&mut self, path: &Path) -> Result<bool> {
+        let Some(bytes) =
+            read_with_backup(path).map_err(|e| Error::io("read config file", path, e))?
+        else {
+            return Ok(false);
+        };
+        let result = match self.decode_json(&bytes) {
+            Ok(()) => Ok(true),
+            Err(e) => self.load_backup_after(path, e),
+        };
+        self.set_dirty(false);
+        result
+    }
+
+    /// After `path` failed to decode with `err`: tries `<path>.bak`, else reports `err`.
+    #[doc(hidden)]
+    fn load_backup_after(&mut self, path: &Path, err: Error) -> Result<bool> {
+        let bak = backup_path(path);
+        let detail = err.to_string();
+        let Ok(bytes) = std::fs::read(&bak) else {
+            return Err(Error::corrupt_file(path.display().to_string(), detail));
+        };
+        match self.decode_json(&bytes) {
+            Ok(()) => {
+                log::warn!(
+                    "{} is corrupt ({detail}); loaded {} instead",
+                    path.display(),
+                    bak.display()
+                );
+                Ok(true)
+            }
+            Err(_) => Err(Error::corrupt_file(path.display().to_string(), detail)),
         }
     }
 
-    /// A file at an explicit path.
-    pub fn at(path: impl Into<PathBuf>) -> Self {
-        ConfigFile { path: path.into() }
+    /// Writes the table to `path` now and clears the dirty flag on success.
+    fn persist(&mut self, path: &Path) -> Result<()> {
+        write_snapshot(path, &self.encode_json())?;
+        self.set_dirty(false);
+        Ok(())
     }
 
-    /// The file path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The backup path (`<file>.bak`).
-    pub fn backup_path(&self) -> PathBuf {
-        with_suffix(&self.path, ".bak")
-    }
-
-    /// Durably replaces the file's content with `content`, keeping the previous version as
-    /// `.bak`.
-    pub fn save(&self, content: &str) -> Result<()> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create config dir", dir, e))?;
-        let tmp = with_suffix(&self.path, ".tmp");
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(|e| Error::io("create temp config file", &tmp, e))?;
-        f.write_all(content.as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(|e| Error::io("write temp config file", &tmp, e))?;
-        drop(f);
-        if self.path.exists() {
-            std::fs::rename(&self.path, self.backup_path())
-                .map_err(|e| Error::io("keep config backup", &self.path, e))?;
-        }
-        std::fs::rename(&tmp, &self.path)
-            .map_err(|e| Error::io("install config file", &self.path, e))?;
-        sync_dir(dir)
-    }
-
-    fn read(path: &Path) -> Result<Option<String>> {
-        match std::fs::read_to_string(path) {
-            Ok(s) => Ok(Some(s)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("read config file", path, e)),
-        }
-    }
-
-    /// Loads and decodes the file, falling back to `.bak` when the file is missing, empty or
-    /// rejected by `decode`. `Ok(None)` when neither exists.
-    pub fn load_with<T>(&self, decode: impl Fn(&str) -> Result<T>) -> Result<Option<T>> {
-        let mut first_err = None;
-        for path in [self.path.clone(), self.backup_path()] {
-            match Self::read(&path)? {
-                Some(s) if !s.trim().is_empty() => match decode(&s) {
-                    Ok(v) => return Ok(Some(v)),
-                    Err(e) => {
-                        log::warn!("cannot decode {}: {e}", path.display());
-                        first_err.get_or_insert(e);
-                    }
-                },
-                _ => {}
+    /// Writes the table to `path` if it is dirty. `Ok(true)` if it wrote.
+    fn persist_if_dirty(&mut self, path: &Path) -> Result<bool> {
+        let Some(bytes) = self.snapshot_if_dirty() else {
+            return Ok(false);
+        };
+        match write_snapshot(path, &bytes) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                self.mark_dirty();
+                Err(e)
             }
         }
-        first_err.map_or(Ok(None), Err)
     }
+}
 
-    /// Saves `value` as pretty JSON.
-    pub fn save_json<T: Serialize>(&self, value: &T) -> Result<()> {
-        let s = serde_json::to_string_pretty(value).map_err(|e| Error::Json {
-            path: self.path.clone(),
-            detail: e.to_string(),
-        })?;
-        self.save(&s)
-    }
-
-    /// Loads JSON (see [`ConfigFile::load_with`]).
-    pub fn load_json<T: DeserializeOwned>(&self) -> Result<Option<T>> {
-        self.load_with(|s| {
-            serde_json::from_str(s).map_err(|e| Error::Json {
-                path: self.path.clone(),
-                detail: e.to_string(),
-            })
-        })
-    }
+/// Decodes a JSON body, turning the protocol error into [`Error::Corrupt`] naming `what`.
+pub(crate) fn decode_body<T: protocol::body::JsonBody>(what: &str, bytes: &[u8]) -> Result<T> {
+    T::decode_body(bytes).map_err(|e| Error::corrupt_file(what, e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
+
+    /// A one-number table for exercising the trait's default methods.
+    #[derive(Default)]
+    struct Counter {
+        value: i64,
+        dirty: bool,
+    }
+
+    impl ConfigFile for Counter {
+        const FILE_NAME: &'static str = "counter.json";
+        fn encode_json(&self) -> Vec<u8> {
+            format!("{{\"value\":{}}}", self.value).into_bytes()
+        }
+        fn decode_json(&mut self, bytes: &[u8]) -> Result<()> {
+            let v: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|e| Error::corrupt_file(Self::FILE_NAME, e.to_string()))?;
+            self.value = v["value"]
+                .as_i64()
+                .ok_or_else(|| Error::corrupt_file(Self::FILE_NAME, "no value"))?;
+            Ok(())
+        }
+        fn is_dirty(&self) -> bool {
+            self.dirty
+        }
+        fn set_dirty(&mut self, dirty: bool) {
+            self.dirty = dirty;
+        }
+    }
 
     #[test]
-    fn save_keeps_backup_and_load_falls_back() {
+    fn path_layout() {
+        assert_eq!(
+            config_file_path(Path::new("/root/store"), TOPICS_JSON),
+            PathBuf::from("/root/store/config/topics.json")
+        );
+    }
+
+    #[test]
+    fn persist_only_when_dirty_and_reload() {
         let dir = tempfile::tempdir().unwrap();
-        let f = ConfigFile::in_store(dir.path(), "consumerOffset.json");
-        assert_eq!(f.load_json::<BTreeMap<String, i64>>().unwrap(), None);
-        let mut v = BTreeMap::new();
-        v.insert("T@G".to_string(), 1i64);
-        f.save_json(&v).unwrap();
-        v.insert("T@G".to_string(), 2);
-        f.save_json(&v).unwrap();
-        assert!(f.backup_path().exists());
-        assert_eq!(
-            f.load_json::<BTreeMap<String, i64>>().unwrap().unwrap()["T@G"],
-            2
-        );
-        // A torn main file: fall back to the previous version.
-        std::fs::write(f.path(), "{\"T@G\": ").unwrap();
-        assert_eq!(
-            f.load_json::<BTreeMap<String, i64>>().unwrap().unwrap()["T@G"],
-            1
-        );
-        // Main file missing (crash between the two renames).
-        std::fs::remove_file(f.path()).unwrap();
-        assert_eq!(
-            f.load_json::<BTreeMap<String, i64>>().unwrap().unwrap()["T@G"],
-            1
-        );
-        // Both unreadable: the error is reported.
-        std::fs::write(f.backup_path(), "nope").unwrap();
-        assert!(matches!(
-            f.load_json::<BTreeMap<String, i64>>(),
-            Err(Error::Json { .. })
-        ));
+        let path = config_file_path(dir.path(), Counter::FILE_NAME);
+        let mut c = Counter::default();
+        assert!(!c.load(&path).unwrap(), "nothing to load yet");
+        assert!(!c.persist_if_dirty(&path).unwrap());
+        assert!(!path.exists());
+        c.value = 7;
+        c.mark_dirty();
+        assert!(c.persist_if_dirty(&path).unwrap());
+        assert!(!c.is_dirty());
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"value\":7}");
+        let mut d = Counter::default();
+        assert!(d.load(&path).unwrap());
+        assert_eq!(d.value, 7);
+    }
+
+    #[test]
+    fn corrupt_main_falls_back_to_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = config_file_path(dir.path(), Counter::FILE_NAME);
+        let mut c = Counter {
+            value: 1,
+            dirty: true,
+        };
+        c.persist(&path).unwrap();
+        c.value = 2;
+        c.persist(&path).unwrap(); // .bak now holds 1
+        std::fs::write(&path, b"{\"value\":").unwrap();
+        let mut d = Counter::default();
+        assert!(d.load(&path).unwrap());
+        assert_eq!(d.value, 1);
+
+        std::fs::write(backup_path(&path), b"garbage").unwrap();
+        let mut e = Counter::default();
+        match e.load(&path) {
+            Err(Error::Corrupt { path, .. }) => {
+                assert!(path.ends_with("counter.json"), "{}", path.display())
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn failed_write_keeps_the_table_dirty() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: the write fails.
+        let path = dir.path().join("config");
+        std::fs::create_dir_all(path.join("x")).unwrap();
+        let mut c = Counter {
+            value: 3,
+            dirty: true,
+        };
+        match c.persist_if_dirty(&path) {
+            Err(Error::Io { path: p, .. }) => assert_eq!(p, path),
+            other => panic!("expected Io, got {other:?}"),
+        }
+        assert!(c.is_dirty());
+        assert_eq!(c.snapshot_if_dirty().unwrap(), b"{\"value\":3}");
+        assert!(c.snapshot_if_dirty().is_none());
     }
 }
