@@ -315,7 +315,7 @@ fn valid_prefix_len(units: &[CqUnit], keep_below_phy: u64) -> usize {
         let end = (u.phy_offset.max(0) as u64).saturating_add(u.size.max(0) as u64);
         let ok = u.size > 0
             && u.phy_offset >= 0
-            && prev_end.map_or(true, |p| u.phy_offset as u64 >= p)
+            && prev_end.is_none_or(|p| u.phy_offset as u64 >= p)
             && end <= keep_below_phy;
         if !ok {
             return i;
