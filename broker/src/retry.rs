@@ -221,6 +221,35 @@ fn ensure_retry_topic(
     }
 }
 
+/// The topic and queue of a send-back to `target` (creating the DLQ topic when needed).
+fn destination(
+    ctx: &SendBackContext<'_>,
+    group: &str,
+    target: SendBackTarget,
+    retry_queue_nums: i32,
+    seed: u64,
+    now_ms: u64,
+) -> Result<(String, i32), SendBackOutcome> {
+    match target {
+        SendBackTarget::DeadLetter => {
+            if lock(ctx.topics)
+                .create_dlq_topic_if_absent(group, now_ms)
+                .is_none()
+            {
+                return Err(SendBackOutcome::reply(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("topic[{}] not exist", tv::dlq_topic(group)),
+                ));
+            }
+            Ok((tv::dlq_topic(group), 0))
+        }
+        SendBackTarget::Retry { .. } => {
+            let n = u64::try_from(retry_queue_nums.max(1)).unwrap_or(1);
+            Ok((tv::retry_topic(group), (mix64(seed) % n) as i32))
+        }
+    }
+}
+
 /// CONSUMER_SEND_MSG_BACK (36), §9: re-stores the message at commitlog offset `header.offset`
 /// in `%RETRY%<group>` (delayed by level `3 + reconsumeTimes` unless the header names one) or,
 /// once `maxReconsumeTimes` is reached or `delayLevel < 0`, in `%DLQ%<group>` queue 0.
@@ -258,11 +287,14 @@ pub fn send_msg_back(
     }
     let original = match im::load_message(ctx.store, header.offset) {
         Ok(Some(m)) => m,
-        Ok(None) | Err(_) => {
+        other => {
+            if let Err(e) = other {
+                log::warn!("send back of offset {}: {e}", header.offset);
+            }
             return SendBackOutcome::reply(
                 ResponseCode::SYSTEM_ERROR,
                 format!("look message by offset failed, {}", header.offset),
-            )
+            );
         }
     };
     let max = effective_max_reconsume_times(
@@ -272,24 +304,11 @@ pub fn send_msg_back(
     );
     let target = send_back_target(original.reconsume_times, max, header.delay_level);
     let seed = now_ms ^ (header.offset as u64).rotate_left(32);
-    let (topic, queue_id) = match target {
-        SendBackTarget::DeadLetter => {
-            if lock(ctx.topics)
-                .create_dlq_topic_if_absent(group, now_ms)
-                .is_none()
-            {
-                return SendBackOutcome::reply(
-                    ResponseCode::SYSTEM_ERROR,
-                    format!("topic[{}] not exist", tv::dlq_topic(group)),
-                );
-            }
-            (tv::dlq_topic(group), 0)
-        }
-        SendBackTarget::Retry { .. } => {
-            let n = settings.retry_queue_nums as u64;
-            (tv::retry_topic(group), (mix64(seed) % n) as i32)
-        }
-    };
+    let (topic, queue_id) =
+        match destination(ctx, group, target, settings.retry_queue_nums, seed, now_ms) {
+            Ok(d) => d,
+            Err(reply) => return reply,
+        };
     let msg = build_send_back_message(&original, target, &topic, queue_id, ctx.store_host);
     let mut outcome = put_send_back(ctx, msg);
     outcome.to_dlq = target == SendBackTarget::DeadLetter;

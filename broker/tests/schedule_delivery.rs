@@ -246,3 +246,23 @@ fn service_thread_delivers_when_the_clock_passes_the_delivery_time() {
     svc.shutdown().unwrap();
     assert_eq!(svc.offset(2), Some(1));
 }
+
+#[test]
+fn a_schedule_record_without_real_topic_is_skipped() {
+    let t = TestStore::with_levels("1s");
+    let bad = message(SCHEDULE_TOPIC, 0, b"bad", &[("DELAY", "1")], t.now());
+    assert!(broker::inner_message::is_stored(
+        &broker::inner_message::put_message_ext(&t.store, &bad)
+    ));
+    send(&t.store, delayed("T", 0, "1", b"good", t.now()), 1);
+    t.dispatched();
+    let svc = service(&t);
+    svc.run_once(t.now() + 1000);
+    t.dispatched();
+    let bodies: Vec<Vec<u8>> = read_all(&t.store, "T", 0)
+        .iter()
+        .map(|(_, m)| m.body.to_vec())
+        .collect();
+    assert_eq!(bodies, vec![b"good".to_vec()]);
+    assert_eq!(svc.offset(1), Some(2));
+}

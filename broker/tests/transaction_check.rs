@@ -337,3 +337,21 @@ fn service_thread_hands_checks_to_the_listener_and_registers_the_discard_topic()
     f.t.dispatched();
     assert_eq!(count(&f.t.store, CHECK_MAX_TIME_TOPIC, 0), 1);
 }
+
+#[test]
+fn an_unusable_half_record_is_skipped_not_blocking() {
+    let f = Fixture::new();
+    let bad = message(HALF_TOPIC, 0, b"bad", &[("PGROUP", "PG")], f.t.now());
+    assert!(broker::inner_message::is_stored(
+        &broker::inner_message::put_message_ext(&f.t.store, &bad)
+    ));
+    f.half("TX-GOOD", &[]);
+    let r = f.round_after(7_000, 15);
+    let ids: Vec<_> = r
+        .checks
+        .iter()
+        .map(|c| c.header.msg_id.clone().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["TX-GOOD"]);
+    assert_eq!(r.half_offsets, (0, 2));
+}

@@ -108,6 +108,17 @@ fn deliver_record(store: &MessageStore, level: i32, r: &QueueRecord) -> Delivery
     Delivery::Skipped
 }
 
+/// Where a level continues after a batch; `None` when the queue holds nothing more now.
+fn resume_offset(batch: &im::QueueBatch) -> Option<i64> {
+    match batch.status {
+        G::FOUND | G::NO_MATCHED_MESSAGE | G::MESSAGE_WAS_REMOVING => Some(batch.next_offset),
+        G::OFFSET_TOO_SMALL | G::OFFSET_FOUND_NULL => Some(batch.next_offset),
+        // Past the end (a consume queue shorter than the saved offset): resume at its end.
+        G::OFFSET_OVERFLOW_BADLY => Some(batch.max_offset),
+        G::OFFSET_OVERFLOW_ONE | G::NO_MESSAGE_IN_QUEUE | G::NO_MATCHED_LOGIC_QUEUE => None,
+    }
+}
+
 /// One pass over delay level `level` (1-based) from queue offset `offset` at `now_ms`:
 /// delivers every due unit in order and stops at the first one not yet due.
 pub fn deliver_level(
@@ -152,14 +163,8 @@ pub fn deliver_level(
             }
             pass.next_offset = r.queue_offset + 1;
         }
-        let next = match batch.status {
-            G::FOUND | G::NO_MATCHED_MESSAGE | G::MESSAGE_WAS_REMOVING => batch.next_offset,
-            G::OFFSET_TOO_SMALL | G::OFFSET_FOUND_NULL => batch.next_offset,
-            // Past the end (a consume queue shorter than the saved offset): resume at its end.
-            G::OFFSET_OVERFLOW_BADLY => batch.max_offset,
-            G::OFFSET_OVERFLOW_ONE | G::NO_MESSAGE_IN_QUEUE | G::NO_MATCHED_LOGIC_QUEUE => {
-                return Ok(pass)
-            }
+        let Some(next) = resume_offset(&batch) else {
+            return Ok(pass);
         };
         if next <= pass.next_offset && batch.records.is_empty() {
             return Ok(pass);
@@ -294,6 +299,14 @@ impl ScheduleMessageService {
     /// Delay of each level in ms.
     pub fn delay_levels_ms(&self) -> &[i64] {
         &self.shared.config.delay_levels_ms
+    }
+}
+
+impl Drop for ScheduleMessageService {
+    /// Stops and joins the thread without persisting (use `shutdown` for a clean stop).
+    fn drop(&mut self) {
+        self.shared.signal.stop();
+        self.thread.join();
     }
 }
 

@@ -355,8 +355,13 @@ fn handle_half(
     now_ms: i64,
     report: &mut CheckReport,
 ) -> Result<Step> {
-    let Some(half) = im::decode_record(&r.record)? else {
-        return Ok(Step::Advance);
+    let half = match im::decode_record(&r.record) {
+        Ok(Some(m)) if half::real_destination(&m).is_ok() => m,
+        Ok(None) => return Ok(Step::Advance),
+        Ok(Some(_)) | Err(_) => {
+            log::error!("half record at offset {} is unusable (no REAL_TOPIC/REAL_QID or undecodable); skipped", r.queue_offset);
+            return Ok(Step::Advance);
+        }
     };
     let prepared = half
         .properties

@@ -118,6 +118,13 @@ impl TransactionalMessageCheckService {
     }
 }
 
+impl Drop for TransactionalMessageCheckService {
+    fn drop(&mut self) {
+        self.shared.signal.stop();
+        self.thread.join();
+    }
+}
+
 impl Shared {
     fn run_once(&self, now_ms: i64) -> Result<CheckReport> {
         let report = check_round(&self.store, self.offsets.as_ref(), &self.config, now_ms)?;

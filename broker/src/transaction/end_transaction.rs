@@ -164,6 +164,28 @@ fn put_commit(
     Ok(im::put_message_ext(store, &m))
 }
 
+/// The commit branch: real message first, the op record only once it is stored.
+fn commit(
+    store: &MessageStore,
+    half: &MessageExt,
+    cfg: &EndTransactionConfig,
+    now_ms: i64,
+) -> EndTxOutcome {
+    let put = match put_commit(store, half, cfg) {
+        Ok(put) => put,
+        Err(e) => return EndTxOutcome::done(ResponseCode::SYSTEM_ERROR, Some(&e.to_string())),
+    };
+    let (code, remark) = final_put_code(&put);
+    if code == ResponseCode::SUCCESS {
+        put_op_record(store, half, now_ms);
+    }
+    EndTxOutcome::Done {
+        code,
+        remark: remark.map(str::to_string),
+        put: Some(put),
+    }
+}
+
 /// END_TRANSACTION (37). Refused on a slave (11); `commitOrRollback` 0 or unknown →
 /// [`EndTxOutcome::Ignored`]. Loads the half record at `commitLogOffset` (1 if absent), checks
 /// it ([`check_prepare_message`], 1 on mismatch; [`reject_commit_or_rollback`], 604), then:
@@ -211,24 +233,7 @@ pub fn end_transaction(
         put_op_record(store, &half, now_ms);
         return Ok(EndTxOutcome::done(ResponseCode::SUCCESS, None));
     }
-    let put = match put_commit(store, &half, cfg) {
-        Ok(put) => put,
-        Err(e) => {
-            return Ok(EndTxOutcome::done(
-                ResponseCode::SYSTEM_ERROR,
-                Some(&e.to_string()),
-            ))
-        }
-    };
-    let (code, remark) = final_put_code(&put);
-    if code == ResponseCode::SUCCESS {
-        put_op_record(store, &half, now_ms);
-    }
-    Ok(EndTxOutcome::Done {
-        code,
-        remark: remark.map(str::to_string),
-        put: Some(put),
-    })
+    Ok(commit(store, &half, cfg, now_ms))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! | module | what it owns |
 //! |---|---|
 //! | [`half`] | pure record builders: half message (put side), committed message, op record, renewed/discarded copies, check body |
-//! | [`end_transaction`] | END_TRANSACTION (37): checks, commit (real message + op record), rollback (op record) |
+//! | [`mod@end_transaction`] | END_TRANSACTION (37): checks, commit (real message + op record), rollback (op record) |
 //! | [`check`] | one check round over the half and op queues with an explicit `now_ms` |
 //! | [`check_service`] | `TransactionalMessageCheckService`: the periodic `transaction-check` thread |
 //!
