@@ -1,0 +1,4 @@
+//! Consumers.
+pub mod allocate;
+pub mod process_queue;
+pub mod rebalance;

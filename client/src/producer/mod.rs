@@ -1,0 +1,2 @@
+//! Producers.
+pub mod validate;
