@@ -599,3 +599,36 @@ impl InstanceCore {
         Some(self.me.clone())
     }
 }
+
+/// Where a producer or consumer builder gets its client instance from.
+#[derive(Debug, Default)]
+pub(crate) enum InstanceSource {
+    /// Not configured yet: `start` fails.
+    #[default]
+    Unset,
+    /// A private instance is created from this configuration.
+    Config(ClientConfig),
+    /// An existing, shared instance.
+    Shared(Arc<ClientInstance>),
+}
+
+impl InstanceSource {
+    /// Sets the NameServer list, keeping other settings of a private configuration.
+    pub(crate) fn set_namesrv(&mut self, addrs: &str) {
+        match self {
+            InstanceSource::Config(c) => c.namesrv_addrs = crate::config::parse_namesrv_list(addrs),
+            _ => *self = InstanceSource::Config(ClientConfig::new(addrs)),
+        }
+    }
+
+    /// The instance to use.
+    pub(crate) fn resolve(self) -> Result<Arc<ClientInstance>> {
+        match self {
+            InstanceSource::Unset => Err(Error::Config(
+                "no NameServer address or client instance given".into(),
+            )),
+            InstanceSource::Config(c) => ClientInstance::new(c),
+            InstanceSource::Shared(i) => Ok(i),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+mod compress;
 pub mod config;
 pub mod consumer;
 pub mod error;
@@ -16,3 +17,9 @@ pub mod scheduler;
 pub use config::ClientConfig;
 pub use error::{Error, Result};
 pub use instance::ClientInstance;
+pub use producer::{
+    LocalTransactionState, MessageQueueSelector, Producer, ProducerConfig, SendFuture,
+    SendResult, SendStatus, TransactionListener, TransactionProducer, TransactionSendResult,
+};
+pub use protocol::body::MessageQueue;
+pub use protocol::message::{Message, MessageExt};

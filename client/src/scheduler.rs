@@ -285,6 +285,22 @@ impl Executor {
         }
     }
 
+    /// Queues `job`, or runs it on the calling thread when the pool is shut down (so that a
+    /// completion callback is never lost).
+    pub fn execute_or_run(&self, job: impl FnOnce() + Send + 'static) {
+        let job: Job = Box::new(job);
+        let rejected = {
+            let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+            match tx.as_ref() {
+                Some(tx) => tx.send(job).err().map(|e| e.0),
+                None => Some(job),
+            }
+        };
+        if let Some(job) = rejected {
+            job();
+        }
+    }
+
     /// Whether the current thread is one of the pool's.
     pub fn is_worker_thread(&self) -> bool {
         self.worker_ids.contains(&thread::current().id())
@@ -392,5 +408,11 @@ mod tests {
         e.shutdown();
         assert_eq!(n.load(Ordering::SeqCst), 100, "queued jobs run before shutdown returns");
         assert!(!e.execute(|| {}));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        e.execute_or_run(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(ran.load(Ordering::SeqCst), 1, "runs inline after shutdown");
     }
 }
