@@ -182,6 +182,11 @@ impl ClientInstance {
         &self.core.client_id
     }
 
+    /// The IP announced in the client id and message ids.
+    pub fn client_ip(&self) -> IpAddr {
+        self.core.client_ip
+    }
+
     /// The configuration the instance runs with.
     pub fn config(&self) -> &ClientConfig {
         &self.core.config
@@ -252,11 +257,14 @@ impl InstanceCore {
     fn start_periodic_tasks(self: &Arc<Self>) {
         let periodic = |initial_ms: u64, period_ms: u64, task: fn(&InstanceCore)| {
             let weak: Weak<InstanceCore> = Arc::downgrade(self);
-            self.scheduler.schedule_periodic(initial_ms, period_ms, move || {
-                if let Some(core) = weak.upgrade() {
-                    task(&core);
-                }
-            });
+            self.scheduler
+                .schedule_periodic(initial_ms, period_ms, move || match weak.upgrade() {
+                    Some(core) => {
+                        task(&core);
+                        true
+                    }
+                    None => false,
+                });
         };
         let c = &self.config;
         periodic(10, c.poll_name_server_interval_ms, InstanceCore::refresh_all_routes);

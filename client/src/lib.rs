@@ -21,5 +21,9 @@ pub use producer::{
     LocalTransactionState, MessageQueueSelector, Producer, ProducerConfig, SendFuture,
     SendResult, SendStatus, TransactionListener, TransactionProducer, TransactionSendResult,
 };
+pub use consumer::{
+    ConcurrentContext, ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeOrderlyStatus,
+    LitePullConsumer, MessageModel, OrderlyContext, PushConsumer,
+};
 pub use protocol::body::MessageQueue;
 pub use protocol::message::{Message, MessageExt};

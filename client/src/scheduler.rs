@@ -67,7 +67,7 @@ impl<T> TimerHeap<T> {
 }
 
 type OnceTask = Box<dyn FnOnce() + Send>;
-type PeriodicTask = Arc<dyn Fn() + Send + Sync>;
+type PeriodicTask = Arc<dyn Fn() -> bool + Send + Sync>;
 
 enum Task {
     Once(OnceTask),
@@ -148,12 +148,12 @@ impl Scheduler {
     }
 
     /// Runs `task` after `initial_delay_ms` and then every `period_ms` (measured from the end
-    /// of each run).
+    /// of each run) for as long as it returns true.
     pub fn schedule_periodic(
         &self,
         initial_delay_ms: u64,
         period_ms: u64,
-        task: impl Fn() + Send + Sync + 'static,
+        task: impl Fn() -> bool + Send + Sync + 'static,
     ) {
         self.push(
             initial_delay_ms,
@@ -230,12 +230,14 @@ fn run_task(task: Task) -> Option<(u64, PeriodicTask)> {
             }
             None
         }
-        Task::Periodic { period_ms, run } => {
-            if catch_unwind(AssertUnwindSafe(|| run())).is_err() {
+        Task::Periodic { period_ms, run } => match catch_unwind(AssertUnwindSafe(|| run())) {
+            Ok(true) => Some((period_ms, run)),
+            Ok(false) => None,
+            Err(_) => {
                 log::error!("a periodic client task panicked");
+                Some((period_ms, run))
             }
-            Some((period_ms, run))
-        }
+        },
     }
 }
 
@@ -382,10 +384,15 @@ mod tests {
         let p = periodic.clone();
         s.schedule_periodic(0, 1, move || {
             p.fetch_add(1, Ordering::SeqCst);
+            true
         });
+        let limited = Arc::new(AtomicUsize::new(0));
+        let l = limited.clone();
+        s.schedule_periodic(0, 1, move || l.fetch_add(1, Ordering::SeqCst) < 2);
         s.schedule(0, || panic!("a task panics; the thread survives"));
         assert!(wait_until(5_000, || once.load(Ordering::SeqCst) == 1
-            && periodic.load(Ordering::SeqCst) >= 3));
+            && periodic.load(Ordering::SeqCst) >= 6));
+        assert_eq!(limited.load(Ordering::SeqCst), 3, "stops after returning false");
         s.shutdown();
         let after = periodic.load(Ordering::SeqCst);
         // The thread is joined: nothing runs any more.
