@@ -263,6 +263,25 @@ fn consume_from_last_offset_skips_old_messages() {
 }
 
 #[test]
+fn consume_from_timestamp_starts_at_the_first_later_message() {
+    let cluster = Cluster::start(1);
+    cluster.create_topic("T", 1);
+    produce(&cluster, "T", 3, "old");
+    let last_old = cluster.messages("T").iter().map(|m| m.store_timestamp).max().unwrap();
+    assert!(wait_until(WAIT, || protocol::util::clock::now_millis() as i64 > last_old));
+    let from = protocol::util::clock::now_millis() as i64;
+    let new = produce(&cluster, "T", 3, "new");
+    let seen: Seen = Arc::default();
+    let _c = consumer(&cluster, "TS")
+        .subscribe("T", "*")
+        .consume_from(ConsumeFrom::Timestamp(from))
+        .listener_concurrently(collecting(&seen))
+        .start()
+        .unwrap();
+    assert!(wait_until(WAIT, || uniq_keys(&seen) == new));
+}
+
+#[test]
 fn broadcasting_delivers_to_every_member_and_keeps_offsets_locally() {
     let cluster = Cluster::start(1);
     cluster.create_topic("T", 2);

@@ -410,6 +410,32 @@ mod tests {
         assert!(!pq.is_locked());
     }
 
+    proptest::proptest! {
+        /// Against a model: the watermark is always the lowest offset put and not yet
+        /// removed, or one past the highest offset ever put.
+        #[test]
+        fn watermark_matches_a_model(ops in proptest::collection::vec((proptest::bool::ANY, 0i64..40), 1..200)) {
+            let mut pq = ProcessQueueState::new(0);
+            let mut live = std::collections::BTreeSet::new();
+            let mut max = -1i64;
+            for (put, offset) in ops {
+                if put {
+                    pq.put_messages(vec![msg(offset, 3)]);
+                    live.insert(offset);
+                    max = max.max(offset);
+                } else {
+                    let was_empty = live.is_empty();
+                    let got = pq.remove_messages(&[offset]);
+                    live.remove(&offset);
+                    let expected = live.iter().next().copied().unwrap_or(max + 1);
+                    proptest::prop_assert_eq!(got, (!was_empty).then_some(expected));
+                }
+                proptest::prop_assert_eq!(pq.cached_count(), live.len());
+                proptest::prop_assert_eq!(pq.cached_bytes(), 3 * live.len() as u64);
+            }
+        }
+    }
+
     #[test]
     fn shared_wrapper_drops() {
         let pq = ProcessQueue::new(0);

@@ -571,26 +571,29 @@ impl LitePullConsumer {
         }
         self.maybe_auto_commit();
         let deadline = Instant::now() + timeout;
-        let mut buffer = lock(&self.inner.buffer);
         let batch = loop {
-            if let Some(b) = buffer.pop_front() {
-                if b.pq.is_dropped() {
-                    continue;
+            // Batches of paused queues stay buffered (a pull may have been in flight when
+            // the queue was paused); they are delivered after `resume`.
+            let paused: BTreeSet<MessageQueue> = lock(&self.inner.assigned)
+                .iter()
+                .filter(|(_, a)| a.paused)
+                .map(|(mq, _)| mq.clone())
+                .collect();
+            let mut buffer = lock(&self.inner.buffer);
+            buffer.retain(|b| !b.pq.is_dropped());
+            if let Some(pos) = buffer.iter().position(|b| !paused.contains(&b.mq)) {
+                if let Some(b) = buffer.remove(pos) {
+                    break b;
                 }
-                break b;
             }
             let now = Instant::now();
             if now >= deadline || self.inner.is_stopped() {
                 return Ok(Vec::new());
             }
-            buffer = self
-                .inner
-                .ready
-                .wait_timeout(buffer, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            // Woken by new batches; a resume is noticed at the latest after 100 ms.
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            drop(self.inner.ready.wait_timeout(buffer, wait));
         };
-        drop(buffer);
         let offsets: Vec<i64> = batch.msgs.iter().map(|m| m.queue_offset).collect();
         let watermark = batch.pq.lock().remove_messages(&offsets);
         if let Some(offset) = watermark {
