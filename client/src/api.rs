@@ -151,12 +151,22 @@ impl Api {
         &self.handle
     }
 
-    fn call(&self, addr: &str, request: RemotingCommand, timeout_ms: u64) -> Result<RemotingCommand> {
+    fn call(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+        timeout_ms: u64,
+    ) -> Result<RemotingCommand> {
         Ok(self.handle.invoke_sync(addr, request, timeout_ms)?)
     }
 
     /// Sends `request` and requires SUCCESS.
-    fn call_ok(&self, addr: &str, request: RemotingCommand, timeout_ms: u64) -> Result<RemotingCommand> {
+    fn call_ok(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+        timeout_ms: u64,
+    ) -> Result<RemotingCommand> {
         let response = self.call(addr, request, timeout_ms)?;
         if response.code == ResponseCode::SUCCESS.code() {
             Ok(response)
@@ -176,7 +186,8 @@ impl Api {
             topic: topic.to_string(),
             accept_standard_json_only: None,
         };
-        let request = RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header);
+        let request =
+            RemotingCommand::request_with_header(RequestCode::GET_ROUTEINFO_BY_TOPIC, &header);
         let response = self.call(namesrv_addr, request, timeout_ms)?;
         match ResponseCode::from_code(response.code) {
             Some(ResponseCode::SUCCESS) => Ok(Some(TopicRouteData::decode_body(&response.body)?)),
@@ -227,14 +238,21 @@ impl Api {
         header: &EndTransactionRequestHeader,
         remark: Option<String>,
     ) -> Result<()> {
-        let mut request = RemotingCommand::request_with_header(RequestCode::END_TRANSACTION, header);
+        let mut request =
+            RemotingCommand::request_with_header(RequestCode::END_TRANSACTION, header);
         request.remark = remark;
         Ok(self.handle.invoke_oneway(addr, request)?)
     }
 
     /// HEART_BEAT (34).
-    pub fn send_heartbeat(&self, addr: &str, heartbeat: &HeartbeatData, timeout_ms: u64) -> Result<()> {
-        let request = RemotingCommand::request(RequestCode::HEART_BEAT).with_body(heartbeat.encode_body());
+    pub fn send_heartbeat(
+        &self,
+        addr: &str,
+        heartbeat: &HeartbeatData,
+        timeout_ms: u64,
+    ) -> Result<()> {
+        let request =
+            RemotingCommand::request(RequestCode::HEART_BEAT).with_body(heartbeat.encode_body());
         self.call_ok(addr, request, timeout_ms).map(|_| ())
     }
 
@@ -269,14 +287,18 @@ impl Api {
         callback: impl FnOnce(Result<PullResponse>) + Send + 'static,
     ) {
         let owned_addr = addr.to_string();
-        self.handle
-            .invoke_async(addr, Self::pull_command(header), timeout_ms, move |result| {
+        self.handle.invoke_async(
+            addr,
+            Self::pull_command(header),
+            timeout_ms,
+            move |result| {
                 callback(
                     result
                         .map_err(Error::from)
                         .and_then(|r| decode_pull_response(&owned_addr, r)),
                 )
-            });
+            },
+        );
     }
 
     /// A synchronous PULL_MESSAGE (11).
@@ -291,11 +313,17 @@ impl Api {
     }
 
     /// GET_CONSUMER_LIST_BY_GROUP (38): the client ids of the group's live members.
-    pub fn get_consumer_id_list(&self, addr: &str, group: &str, timeout_ms: u64) -> Result<Vec<String>> {
+    pub fn get_consumer_id_list(
+        &self,
+        addr: &str,
+        group: &str,
+        timeout_ms: u64,
+    ) -> Result<Vec<String>> {
         let header = GetConsumerListByGroupRequestHeader {
             consumer_group: group.to_string(),
         };
-        let request = RemotingCommand::request_with_header(RequestCode::GET_CONSUMER_LIST_BY_GROUP, &header);
+        let request =
+            RemotingCommand::request_with_header(RequestCode::GET_CONSUMER_LIST_BY_GROUP, &header);
         let response = self.call_ok(addr, request, timeout_ms)?;
         let body: GetConsumerListByGroupResponseBody = from_json_slice(&response.body)?;
         Ok(body.consumer_id_list)
@@ -308,7 +336,8 @@ impl Api {
         header: &QueryConsumerOffsetRequestHeader,
         timeout_ms: u64,
     ) -> Result<Option<i64>> {
-        let request = RemotingCommand::request_with_header(RequestCode::QUERY_CONSUMER_OFFSET, header);
+        let request =
+            RemotingCommand::request_with_header(RequestCode::QUERY_CONSUMER_OFFSET, header);
         let response = self.call(addr, request, timeout_ms)?;
         match ResponseCode::from_code(response.code) {
             Some(ResponseCode::SUCCESS) => {
@@ -327,7 +356,8 @@ impl Api {
         header: &UpdateConsumerOffsetRequestHeader,
         timeout_ms: u64,
     ) -> Result<()> {
-        let request = RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, header);
+        let request =
+            RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, header);
         self.call_ok(addr, request, timeout_ms).map(|_| ())
     }
 
@@ -337,7 +367,8 @@ impl Api {
         addr: &str,
         header: &UpdateConsumerOffsetRequestHeader,
     ) -> Result<()> {
-        let request = RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, header);
+        let request =
+            RemotingCommand::request_with_header(RequestCode::UPDATE_CONSUMER_OFFSET, header);
         Ok(self.handle.invoke_oneway(addr, request)?)
     }
 
@@ -388,7 +419,12 @@ impl Api {
             timestamp: timestamp_ms,
             boundary_type: None,
         };
-        self.offset_call(addr, RequestCode::SEARCH_OFFSET_BY_TIMESTAMP, &header, timeout_ms)
+        self.offset_call(
+            addr,
+            RequestCode::SEARCH_OFFSET_BY_TIMESTAMP,
+            &header,
+            timeout_ms,
+        )
     }
 
     /// CONSUMER_SEND_MSG_BACK (36).
@@ -398,7 +434,8 @@ impl Api {
         header: &ConsumerSendMsgBackRequestHeader,
         timeout_ms: u64,
     ) -> Result<()> {
-        let request = RemotingCommand::request_with_header(RequestCode::CONSUMER_SEND_MSG_BACK, header);
+        let request =
+            RemotingCommand::request_with_header(RequestCode::CONSUMER_SEND_MSG_BACK, header);
         self.call_ok(addr, request, timeout_ms).map(|_| ())
     }
 
@@ -409,7 +446,8 @@ impl Api {
         body: &LockBatchRequestBody,
         timeout_ms: u64,
     ) -> Result<BTreeSet<MessageQueue>> {
-        let request = RemotingCommand::request(RequestCode::LOCK_BATCH_MQ).with_body(body.encode_body());
+        let request =
+            RemotingCommand::request(RequestCode::LOCK_BATCH_MQ).with_body(body.encode_body());
         let response = self.call_ok(addr, request, timeout_ms)?;
         let body: LockBatchResponseBody = from_json_slice(&response.body)?;
         Ok(body.lock_ok_mq_set)
@@ -423,7 +461,8 @@ impl Api {
         timeout_ms: u64,
         oneway: bool,
     ) -> Result<()> {
-        let request = RemotingCommand::request(RequestCode::UNLOCK_BATCH_MQ).with_body(body.encode_body());
+        let request =
+            RemotingCommand::request(RequestCode::UNLOCK_BATCH_MQ).with_body(body.encode_body());
         if oneway {
             return Ok(self.handle.invoke_oneway(addr, request)?);
         }
@@ -451,7 +490,8 @@ mod tests {
 
     fn response(code: ResponseCode, fields: &[(&str, &str)]) -> RemotingCommand {
         let request = RemotingCommand::request(RequestCode::PULL_MESSAGE);
-        let mut r = RemotingCommand::response_to(&request, code).with_body(Bytes::from_static(b"xyz"));
+        let mut r =
+            RemotingCommand::response_to(&request, code).with_body(Bytes::from_static(b"xyz"));
         r.ext_fields = fields.iter().copied().collect::<ExtFields>();
         r
     }
@@ -468,17 +508,27 @@ mod tests {
         let cases = [
             (ResponseCode::SUCCESS, PullStatus::Found),
             (ResponseCode::PULL_NOT_FOUND, PullStatus::NoNewMsg),
-            (ResponseCode::PULL_RETRY_IMMEDIATELY, PullStatus::NoMatchedMsg),
+            (
+                ResponseCode::PULL_RETRY_IMMEDIATELY,
+                PullStatus::NoMatchedMsg,
+            ),
             (ResponseCode::PULL_OFFSET_MOVED, PullStatus::OffsetIllegal),
         ];
         for (code, status) in cases {
             let r = decode_pull_response("b:1", response(code, PULL_FIELDS)).unwrap();
             assert_eq!(r.status, status);
-            assert_eq!((r.next_begin_offset, r.max_offset, r.suggest_which_broker_id), (42, 50, 1));
+            assert_eq!(
+                (r.next_begin_offset, r.max_offset, r.suggest_which_broker_id),
+                (42, 50, 1)
+            );
             assert_eq!(r.body.is_empty(), status != PullStatus::Found);
         }
-        let e = decode_pull_response("b:1", response(ResponseCode::SUBSCRIPTION_NOT_EXIST, &[])).unwrap_err();
-        assert_eq!(e.response_code(), Some(ResponseCode::SUBSCRIPTION_NOT_EXIST));
+        let e = decode_pull_response("b:1", response(ResponseCode::SUBSCRIPTION_NOT_EXIST, &[]))
+            .unwrap_err();
+        assert_eq!(
+            e.response_code(),
+            Some(ResponseCode::SUBSCRIPTION_NOT_EXIST)
+        );
         let e = decode_pull_response("b:1", response(ResponseCode::SUCCESS, &[])).unwrap_err();
         assert!(matches!(e, Error::Protocol(_)));
     }
@@ -488,15 +538,25 @@ mod tests {
         let fields = &[("msgId", "AB"), ("queueId", "3"), ("queueOffset", "7")];
         for (code, status) in [
             (ResponseCode::SUCCESS, SendStatus::SendOk),
-            (ResponseCode::FLUSH_DISK_TIMEOUT, SendStatus::FlushDiskTimeout),
-            (ResponseCode::FLUSH_SLAVE_TIMEOUT, SendStatus::FlushSlaveTimeout),
-            (ResponseCode::SLAVE_NOT_AVAILABLE, SendStatus::SlaveNotAvailable),
+            (
+                ResponseCode::FLUSH_DISK_TIMEOUT,
+                SendStatus::FlushDiskTimeout,
+            ),
+            (
+                ResponseCode::FLUSH_SLAVE_TIMEOUT,
+                SendStatus::FlushSlaveTimeout,
+            ),
+            (
+                ResponseCode::SLAVE_NOT_AVAILABLE,
+                SendStatus::SlaveNotAvailable,
+            ),
         ] {
             let (s, h) = decode_send_response("b:1", response(code, fields)).unwrap();
             assert_eq!(s, status);
             assert_eq!((h.queue_id, h.queue_offset), (3, 7));
         }
-        let e = decode_send_response("b:1", response(ResponseCode::SYSTEM_BUSY, fields)).unwrap_err();
+        let e =
+            decode_send_response("b:1", response(ResponseCode::SYSTEM_BUSY, fields)).unwrap_err();
         assert_eq!(e.response_code(), Some(ResponseCode::SYSTEM_BUSY));
     }
 
@@ -531,7 +591,9 @@ mod tests {
             timeout_ms: 1,
         });
         assert!(is_transport_failure(&timeout));
-        assert!(!is_transport_failure(&Error::Remoting(RemotingError::Shutdown)));
+        assert!(!is_transport_failure(&Error::Remoting(
+            RemotingError::Shutdown
+        )));
         assert!(!is_transport_failure(&Error::NoRoute { topic: "T".into() }));
     }
 }

@@ -16,7 +16,10 @@ pub const MAX_INFLATED_BYTES: usize = 128 * 1024 * 1024;
 
 /// zlib-compresses `data` at `level` (0..=9; Java uses 5).
 pub fn zlib_compress(data: &[u8], level: u32) -> Result<Vec<u8>> {
-    let mut encoder = ZlibEncoder::new(Vec::with_capacity(data.len() / 2), Compression::new(level.min(9)));
+    let mut encoder = ZlibEncoder::new(
+        Vec::with_capacity(data.len() / 2),
+        Compression::new(level.min(9)),
+    );
     encoder
         .write_all(data)
         .and_then(|_| encoder.finish())
@@ -30,7 +33,9 @@ pub fn zlib_inflate(data: &[u8]) -> Result<Vec<u8>> {
     decoder
         .take(MAX_INFLATED_BYTES as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| Error::Protocol(protocol::Error::malformed("compressed body", e.to_string())))?;
+        .map_err(|e| {
+            Error::Protocol(protocol::Error::malformed("compressed body", e.to_string()))
+        })?;
     if out.len() > MAX_INFLATED_BYTES {
         return Err(Error::Protocol(protocol::Error::malformed(
             "compressed body",
@@ -51,9 +56,10 @@ pub fn compressed_sys_flag(sys_flag: i32) -> i32 {
 pub fn decompress_if_needed(sys_flag: i32, body: &[u8]) -> Result<Option<(Vec<u8>, i32)>> {
     match sysflag::compression_type(sys_flag) {
         None if !sysflag::is_compressed(sys_flag) => Ok(None),
-        Some(sysflag::CompressionType::Zlib) => {
-            Ok(Some((zlib_inflate(body)?, sysflag::clear_compressed(sys_flag))))
-        }
+        Some(sysflag::CompressionType::Zlib) => Ok(Some((
+            zlib_inflate(body)?,
+            sysflag::clear_compressed(sys_flag),
+        ))),
         other => Err(Error::Protocol(protocol::Error::malformed(
             "compressed body",
             format!("unsupported compression {other:?} (sysflag {sys_flag:#x})"),

@@ -152,7 +152,11 @@ impl fmt::Display for Error {
                 write!(f, "broker {addr} answered {}: {remark}", code_name(*code))
             }
             Error::NameServer { addr, code, remark } => {
-                write!(f, "NameServer {addr} answered {}: {remark}", code_name(*code))
+                write!(
+                    f,
+                    "NameServer {addr} answered {}: {remark}",
+                    code_name(*code)
+                )
             }
             Error::Remoting(e) => write!(f, "{e}"),
             Error::Protocol(e) => write!(f, "undecodable response: {e}"),
@@ -162,7 +166,10 @@ impl fmt::Display for Error {
             Error::Io { path, detail } => write!(f, "{path}: {detail}"),
             Error::Shutdown => write!(f, "the client has been shut down"),
             Error::GroupAlreadyRegistered { group } => {
-                write!(f, "group {group} is already registered in this client instance")
+                write!(
+                    f,
+                    "group {group} is already registered in this client instance"
+                )
             }
             Error::IllegalState(s) => write!(f, "illegal state: {s}"),
         }

@@ -56,7 +56,12 @@ impl InboundHandler {
 }
 
 impl RequestHandler for InboundHandler {
-    fn on_request(&mut self, _ctx: &mut Context<'_>, conn: ConnId, request: RemotingCommand) -> Reply {
+    fn on_request(
+        &mut self,
+        _ctx: &mut Context<'_>,
+        conn: ConnId,
+        request: RemotingCommand,
+    ) -> Reply {
         let Some(core) = self.core.upgrade() else {
             return Reply::Nothing;
         };

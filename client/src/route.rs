@@ -49,7 +49,11 @@ impl TopicPublishInfo {
 
     /// The publish info of a topic that does not exist yet, from the route of the template
     /// topic: every broker offers at most `default_queue_nums` queues.
-    pub fn from_default_route(topic: &str, template: &TopicRouteData, default_queue_nums: i32) -> Self {
+    pub fn from_default_route(
+        topic: &str,
+        template: &TopicRouteData,
+        default_queue_nums: i32,
+    ) -> Self {
         let mut route = template.clone();
         for qd in &mut route.queue_datas {
             let n = default_queue_nums.min(qd.write_queue_nums);
@@ -111,7 +115,9 @@ fn writable_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
             .find_broker(&qd.broker_name)
             .is_some_and(|b| b.has_master());
         if has_master {
-            out.extend((0..qd.write_queue_nums).map(|i| MessageQueue::new(topic, &qd.broker_name, i)));
+            out.extend(
+                (0..qd.write_queue_nums).map(|i| MessageQueue::new(topic, &qd.broker_name, i)),
+            );
         }
     }
     out
@@ -138,7 +144,9 @@ pub fn subscribe_queues(topic: &str, route: &TopicRouteData) -> BTreeSet<Message
         .queue_datas
         .iter()
         .filter(|qd| qd.is_readable())
-        .flat_map(|qd| (0..qd.read_queue_nums).map(|i| MessageQueue::new(topic, &qd.broker_name, i)))
+        .flat_map(|qd| {
+            (0..qd.read_queue_nums).map(|i| MessageQueue::new(topic, &qd.broker_name, i))
+        })
         .collect()
 }
 
@@ -244,7 +252,11 @@ impl FaultStrategy {
         if !self.enabled {
             return;
         }
-        let latency = if isolation { ISOLATION_LATENCY_MS } else { latency_ms };
+        let latency = if isolation {
+            ISOLATION_LATENCY_MS
+        } else {
+            latency_ms
+        };
         let duration = Self::not_available_duration_ms(latency);
         self.tolerance().update(broker, latency, duration, now_ms);
     }
@@ -330,7 +342,12 @@ mod tests {
 
     #[test]
     fn publish_queues_need_write_perm_and_a_master() {
-        let r = route(&[("b", 6, 2, true), ("a", 6, 1, true), ("ro", 4, 2, true), ("s", 6, 2, false)]);
+        let r = route(&[
+            ("b", 6, 2, true),
+            ("a", 6, 1, true),
+            ("ro", 4, 2, true),
+            ("s", 6, 2, false),
+        ]);
         let info = TopicPublishInfo::from_route("T", &r);
         assert!(!info.order_topic && info.is_ok());
         assert_eq!(names(&info.queues), ["a0", "b0", "b1"]);
@@ -361,7 +378,8 @@ mod tests {
 
     #[test]
     fn round_robin_avoids_last_broker() {
-        let info = TopicPublishInfo::from_route("T", &route(&[("a", 6, 2, true), ("b", 6, 2, true)]));
+        let info =
+            TopicPublishInfo::from_route("T", &route(&[("a", 6, 2, true), ("b", 6, 2, true)]));
         let mut seen = BTreeSet::new();
         for _ in 0..4 {
             seen.insert(info.select_one(None).cloned().unwrap());
@@ -380,12 +398,16 @@ mod tests {
         assert_eq!(FaultStrategy::not_available_duration_ms(549), 0);
         assert_eq!(FaultStrategy::not_available_duration_ms(550), 30_000);
         assert_eq!(FaultStrategy::not_available_duration_ms(2_500), 120_000);
-        assert_eq!(FaultStrategy::not_available_duration_ms(ISOLATION_LATENCY_MS), 600_000);
+        assert_eq!(
+            FaultStrategy::not_available_duration_ms(ISOLATION_LATENCY_MS),
+            600_000
+        );
     }
 
     #[test]
     fn fault_strategy_avoids_isolated_broker_until_it_recovers() {
-        let info = TopicPublishInfo::from_route("T", &route(&[("a", 6, 2, true), ("b", 6, 2, true)]));
+        let info =
+            TopicPublishInfo::from_route("T", &route(&[("a", 6, 2, true), ("b", 6, 2, true)]));
         let s = FaultStrategy::new(true);
         s.update("a", 0, true, 1_000);
         for _ in 0..8 {
@@ -405,7 +427,8 @@ mod tests {
 
     #[test]
     fn fault_strategy_retries_elsewhere_and_falls_back_to_least_bad() {
-        let info = TopicPublishInfo::from_route("T", &route(&[("a", 6, 2, true), ("b", 6, 2, true)]));
+        let info =
+            TopicPublishInfo::from_route("T", &route(&[("a", 6, 2, true), ("b", 6, 2, true)]));
         let s = FaultStrategy::new(true);
         for _ in 0..6 {
             assert_eq!(s.select(&info, Some("a"), 0).unwrap().broker_name, "b");
@@ -416,7 +439,10 @@ mod tests {
         assert_eq!(picked.broker_name, "a", "a recovers first and is faster");
         let disabled = FaultStrategy::new(false);
         disabled.update("a", 0, true, 0);
-        assert!(disabled.is_available("a", 0), "disabled strategy records nothing");
+        assert!(
+            disabled.is_available("a", 0),
+            "disabled strategy records nothing"
+        );
     }
 
     #[test]
@@ -428,7 +454,10 @@ mod tests {
         t.update("mid", 500, 100, 0);
         t.update("worst", 9_000, 100, 0);
         let picks: BTreeSet<String> = (0..6).map(|_| t.pick_one_at_least(1).unwrap()).collect();
-        assert_eq!(picks, BTreeSet::from(["fast".to_string(), "mid".to_string()]));
+        assert_eq!(
+            picks,
+            BTreeSet::from(["fast".to_string(), "mid".to_string()])
+        );
         t.remove("fast");
         assert!(t.is_available("fast", 0));
     }

@@ -5,8 +5,8 @@
 //!
 //! The deadline bookkeeping is the pure [`TimerHeap`], tested with explicit times.
 
-use std::collections::{BinaryHeap, HashMap};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -172,11 +172,7 @@ impl Scheduler {
         if thread::current().id() == self.thread_id.unwrap_or_else(|| thread::current().id()) {
             return;
         }
-        let handle = self
-            .thread
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle {
             let _ = h.join();
         }
@@ -201,7 +197,9 @@ fn run_scheduler(shared: &SchedShared) {
                 state = shared.lock();
                 if let Some((period_ms, run)) = again {
                     let deadline = shared.now_ms() + period_ms;
-                    state.timers.push(deadline, Task::Periodic { period_ms, run });
+                    state
+                        .timers
+                        .push(deadline, Task::Periodic { period_ms, run });
                 }
             }
             None => {
@@ -392,7 +390,11 @@ mod tests {
         s.schedule(0, || panic!("a task panics; the thread survives"));
         assert!(wait_until(5_000, || once.load(Ordering::SeqCst) == 1
             && periodic.load(Ordering::SeqCst) >= 6));
-        assert_eq!(limited.load(Ordering::SeqCst), 3, "stops after returning false");
+        assert_eq!(
+            limited.load(Ordering::SeqCst),
+            3,
+            "stops after returning false"
+        );
         s.shutdown();
         let after = periodic.load(Ordering::SeqCst);
         // The thread is joined: nothing runs any more.
@@ -413,7 +415,11 @@ mod tests {
         assert!(e.execute(|| panic!("survived")));
         assert!(!e.is_worker_thread());
         e.shutdown();
-        assert_eq!(n.load(Ordering::SeqCst), 100, "queued jobs run before shutdown returns");
+        assert_eq!(
+            n.load(Ordering::SeqCst),
+            100,
+            "queued jobs run before shutdown returns"
+        );
         assert!(!e.execute(|| {}));
         let ran = Arc::new(AtomicUsize::new(0));
         let r = ran.clone();

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use client::consumer::{
-    AllocateStrategy, Averagely, AveragelyByCircle, ByMachineRoom, ConsistentHash, MachineRoomNearby,
-    MachineRoomResolver,
+    AllocateStrategy, Averagely, AveragelyByCircle, ByMachineRoom, ConsistentHash,
+    MachineRoomNearby, MachineRoomResolver,
 };
 use client::MessageQueue;
 use proptest::prelude::*;
@@ -28,7 +28,11 @@ fn cids(c: usize) -> Vec<String> {
 }
 
 /// Every member's share.
-fn shares(s: &dyn AllocateStrategy, mqs: &[MessageQueue], cids: &[String]) -> Vec<Vec<MessageQueue>> {
+fn shares(
+    s: &dyn AllocateStrategy,
+    mqs: &[MessageQueue],
+    cids: &[String],
+) -> Vec<Vec<MessageQueue>> {
     cids.iter().map(|c| s.allocate("G", c, mqs, cids)).collect()
 }
 
@@ -41,14 +45,22 @@ fn assert_partition(shares: &[Vec<MessageQueue>], mqs: &[MessageQueue], label: &
         }
     }
     for mq in mqs {
-        assert_eq!(count.get(mq), Some(&1), "{label}: {mq} owned {:?} times", count.get(mq));
+        assert_eq!(
+            count.get(mq),
+            Some(&1),
+            "{label}: {mq} owned {:?} times",
+            count.get(mq)
+        );
     }
     assert_eq!(count.len(), mqs.len(), "{label}: foreign queues allocated");
 }
 
 fn assert_balanced(shares: &[Vec<MessageQueue>], label: &str) {
     let sizes: Vec<usize> = shares.iter().map(Vec::len).collect();
-    let (min, max) = (sizes.iter().min().copied().unwrap_or(0), sizes.iter().max().copied().unwrap_or(0));
+    let (min, max) = (
+        sizes.iter().min().copied().unwrap_or(0),
+        sizes.iter().max().copied().unwrap_or(0),
+    );
     assert!(max - min <= 1, "{label}: sizes {sizes:?}");
 }
 
@@ -87,9 +99,15 @@ fn averagely_gives_contiguous_blocks_bigger_first() {
             let cids = cids(c);
             let sh = shares(&Averagely, &mqs, &cids);
             let flat: Vec<MessageQueue> = sh.iter().flatten().cloned().collect();
-            assert_eq!(flat, mqs, "n={n} c={c}: blocks in member order cover the sorted queues");
+            assert_eq!(
+                flat, mqs,
+                "n={n} c={c}: blocks in member order cover the sorted queues"
+            );
             let sizes: Vec<usize> = sh.iter().map(Vec::len).collect();
-            assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "n={n} c={c}: {sizes:?}");
+            assert!(
+                sizes.windows(2).all(|w| w[0] >= w[1]),
+                "n={n} c={c}: {sizes:?}"
+            );
         }
     }
 }
@@ -105,7 +123,11 @@ fn consistent_hash_moves_only_the_queues_of_the_changed_member() {
         after.sort();
         let owner = |cids: &[String]| -> BTreeMap<MessageQueue, String> {
             cids.iter()
-                .flat_map(|cid| s.allocate("G", cid, &mqs, cids).into_iter().map(move |mq| (mq, cid.clone())))
+                .flat_map(|cid| {
+                    s.allocate("G", cid, &mqs, cids)
+                        .into_iter()
+                        .map(move |mq| (mq, cid.clone()))
+                })
                 .collect()
         };
         let (old, new) = (owner(&before), owner(&after));
@@ -132,7 +154,9 @@ impl MachineRoomResolver for Rooms {
 fn roomed_queues(rooms: &[&str], per_room: usize) -> Vec<MessageQueue> {
     let mut v: Vec<MessageQueue> = rooms
         .iter()
-        .flat_map(|r| (0..per_room).map(move |q| MessageQueue::new("T", format!("{r}@b"), q as i32)))
+        .flat_map(|r| {
+            (0..per_room).map(move |q| MessageQueue::new("T", format!("{r}@b"), q as i32))
+        })
         .collect();
     v.sort();
     v
@@ -143,27 +167,43 @@ fn machine_room_strategies_partition() {
     let mqs = roomed_queues(&["hz", "sh", "sz"], 5);
     for c in 1..=6 {
         let consumers: Vec<String> = {
-            let mut v: Vec<String> = (0..c).map(|i| format!("{}@c{i}", ["hz", "sh"][i % 2])).collect();
+            let mut v: Vec<String> = (0..c)
+                .map(|i| format!("{}@c{i}", ["hz", "sh"][i % 2]))
+                .collect();
             v.sort();
             v
         };
         let by_room = ByMachineRoom {
             consumer_idcs: BTreeSet::from(["hz".to_string(), "sz".to_string()]),
         };
-        let wanted: Vec<MessageQueue> = mqs.iter().filter(|m| !m.broker_name.starts_with("sh")).cloned().collect();
-        assert_partition(&shares(&by_room, &mqs, &consumers), &wanted, &format!("room c={c}"));
+        let wanted: Vec<MessageQueue> = mqs
+            .iter()
+            .filter(|m| !m.broker_name.starts_with("sh"))
+            .cloned()
+            .collect();
+        assert_partition(
+            &shares(&by_room, &mqs, &consumers),
+            &wanted,
+            &format!("room c={c}"),
+        );
         let nearby = MachineRoomNearby {
             inner: Arc::new(Averagely),
             resolver: Arc::new(Rooms),
         };
         let sh = shares(&nearby, &mqs, &consumers);
         assert_partition(&sh, &mqs, &format!("nearby c={c}"));
-        let staffed: BTreeSet<&str> = consumers.iter().filter_map(|c| c.split('@').next()).collect();
+        let staffed: BTreeSet<&str> = consumers
+            .iter()
+            .filter_map(|c| c.split('@').next())
+            .collect();
         for (cid, share) in consumers.iter().zip(&sh) {
             let room = cid.split('@').next().unwrap();
             for m in share.iter().filter(|m| !m.broker_name.starts_with(room)) {
                 let their_room = m.broker_name.split('@').next().unwrap();
-                assert!(!staffed.contains(their_room), "{cid} took {m} from a staffed room");
+                assert!(
+                    !staffed.contains(their_room),
+                    "{cid} took {m} from a staffed room"
+                );
             }
         }
     }

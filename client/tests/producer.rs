@@ -41,7 +41,10 @@ fn sync_send_stores_the_message_and_reports_ids() {
     assert_eq!(m.body.as_ref(), b"hello");
     assert_eq!(m.uniq_key(), Some(r.msg_id.as_str()));
     assert_eq!(m.offset_msg_id(), r.offset_msg_id);
-    assert_eq!((m.queue_id, m.queue_offset), (r.queue.queue_id, r.queue_offset));
+    assert_eq!(
+        (m.queue_id, m.queue_offset),
+        (r.queue.queue_id, r.queue_offset)
+    );
     assert_eq!(m.tags(), Some("TagA"));
     assert_eq!(m.keys().collect::<Vec<_>>(), ["k1", "k2"]);
     assert_eq!(m.properties.get("color"), Some("blue"));
@@ -59,7 +62,11 @@ fn sends_round_robin_over_queues_and_brokers() {
             (r.queue.broker_name, r.queue.queue_id)
         })
         .collect();
-    assert_eq!(queues.len(), 4, "eight sends cover all four queues: {queues:?}");
+    assert_eq!(
+        queues.len(),
+        4,
+        "eight sends cover all four queues: {queues:?}"
+    );
     assert_eq!(cluster.messages("T").len(), 8);
 }
 
@@ -87,12 +94,18 @@ fn non_retryable_errors_fail_at_once() {
     let cluster = Cluster::start(2);
     cluster.create_topic("T", 1);
     for b in &cluster.brokers {
-        b.state().fail_next_sends.extend([ResponseCode::MESSAGE_ILLEGAL; 3]);
+        b.state()
+            .fail_next_sends
+            .extend([ResponseCode::MESSAGE_ILLEGAL; 3]);
     }
     let p = producer(&cluster, "PG");
     let e = p.send(Message::new("T", "x")).unwrap_err();
     assert_eq!(e.response_code(), Some(ResponseCode::MESSAGE_ILLEGAL));
-    let total: usize = cluster.brokers.iter().map(|b| b.state().send_requests).sum();
+    let total: usize = cluster
+        .brokers
+        .iter()
+        .map(|b| b.state().send_requests)
+        .sum();
     assert_eq!(total, 1, "no retry after MESSAGE_ILLEGAL");
 }
 
@@ -100,7 +113,10 @@ fn non_retryable_errors_fail_at_once() {
 fn retries_are_bounded() {
     let cluster = Cluster::start(1);
     cluster.create_topic("T", 1);
-    cluster.brokers[0].state().fail_next_sends.extend([ResponseCode::SYSTEM_BUSY; 10]);
+    cluster.brokers[0]
+        .state()
+        .fail_next_sends
+        .extend([ResponseCode::SYSTEM_BUSY; 10]);
     let p = Producer::builder("PG")
         .name_server(&cluster.namesrv_addr())
         .retry_times(1)
@@ -116,7 +132,9 @@ fn async_sends_complete_through_futures_and_callbacks() {
     let cluster = Cluster::start(2);
     cluster.create_topic("T", 2);
     let p = producer(&cluster, "PG");
-    let futures: Vec<_> = (0..20).map(|i| p.send_async(Message::new("T", format!("a{i}")))).collect();
+    let futures: Vec<_> = (0..20)
+        .map(|i| p.send_async(Message::new("T", format!("a{i}"))))
+        .collect();
     let mut ids = BTreeSet::new();
     for f in futures {
         let r = f.wait().unwrap();
@@ -137,7 +155,10 @@ fn async_sends_complete_through_futures_and_callbacks() {
     assert_eq!(cluster.messages("T").len(), 25);
     let (tx, rx) = mpsc::channel();
     p.send_with_callback(Message::new("T", ""), move |r| tx.send(r).unwrap());
-    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Err(Error::InvalidMessage(_))));
+    assert!(matches!(
+        rx.recv_timeout(WAIT).unwrap(),
+        Err(Error::InvalidMessage(_))
+    ));
 }
 
 #[test]
@@ -151,7 +172,10 @@ fn async_send_retries_on_another_broker() {
         .extend([ResponseCode::SYSTEM_BUSY; 10]);
     let p = producer(&cluster, "PG");
     for i in 0..4 {
-        let r = p.send_async(Message::new("T", format!("m{i}"))).wait().unwrap();
+        let r = p
+            .send_async(Message::new("T", format!("m{i}")))
+            .wait()
+            .unwrap();
         assert_eq!(r.queue.broker_name, "broker-b");
     }
 }
@@ -175,16 +199,15 @@ fn ordered_sends_by_key_land_on_one_queue() {
     for order in ["order-1", "order-2", "order-3"] {
         let queues: BTreeSet<MessageQueue> = (0..10)
             .map(|step| {
-                let msg = Message::new("Orders", format!("{order}:{step}")).with_sharding_key(order);
+                let msg =
+                    Message::new("Orders", format!("{order}:{step}")).with_sharding_key(order);
                 p.send_ordered(msg, order).unwrap().queue
             })
             .collect();
         assert_eq!(queues.len(), 1, "{order}: {queues:?}");
         let q = queues.into_iter().next().unwrap();
-        let bodies: Vec<String> = cluster
-            .broker(&q.broker_name)
-            .state()
-            .queues[&("Orders".to_string(), q.queue_id)]
+        let bodies: Vec<String> = cluster.broker(&q.broker_name).state().queues
+            [&("Orders".to_string(), q.queue_id)]
             .iter()
             .filter_map(|m| String::from_utf8(m.body.to_vec()).ok())
             .filter(|b| b.starts_with(order))
@@ -194,12 +217,19 @@ fn ordered_sends_by_key_land_on_one_queue() {
     }
     let target = MessageQueue::new("Orders", "broker-b", 3);
     let r = p
-        .send_with_selector(Message::new("Orders", "pinned"), &SelectQueue::new(target.clone()))
+        .send_with_selector(
+            Message::new("Orders", "pinned"),
+            &SelectQueue::new(target.clone()),
+        )
         .unwrap();
     assert_eq!(r.queue, target);
-    let r = p.send_to_queue(Message::new("Orders", "direct"), &target).unwrap();
+    let r = p
+        .send_to_queue(Message::new("Orders", "direct"), &target)
+        .unwrap();
     assert_eq!(r.queue, target);
-    assert!(p.send_to_queue(Message::new("Other", "x"), &target).is_err());
+    assert!(p
+        .send_to_queue(Message::new("Other", "x"), &target)
+        .is_err());
 }
 
 #[test]
@@ -208,7 +238,11 @@ fn batch_is_stored_as_consecutive_messages() {
     cluster.create_topic("T", 1);
     let p = producer(&cluster, "PG");
     let msgs: Vec<Message> = (0..3)
-        .map(|i| Message::new("T", format!("b{i}")).with_tags("B").with_keys([format!("k{i}")]))
+        .map(|i| {
+            Message::new("T", format!("b{i}"))
+                .with_tags("B")
+                .with_keys([format!("k{i}")])
+        })
         .collect();
     let r = p.send_batch(msgs).unwrap();
     let stored = cluster.messages("T");
@@ -244,7 +278,10 @@ fn unknown_topic_is_auto_created_through_tbw102() {
 fn unknown_topic_without_auto_create_has_no_route() {
     let cluster = Cluster::start(1);
     let p = producer(&cluster, "PG");
-    assert!(matches!(p.send(Message::new("Nope", "x")), Err(Error::NoRoute { .. })));
+    assert!(matches!(
+        p.send(Message::new("Nope", "x")),
+        Err(Error::NoRoute { .. })
+    ));
 }
 
 #[test]
@@ -289,11 +326,20 @@ fn namesrv_failover_and_total_failure() {
     cluster.create_topic("T", 1);
     let dead = "127.0.0.1:1";
     let config = ClientConfig::new(&format!("{dead};{}", cluster.namesrv_addr()));
-    let p = Producer::builder("PG").client_config(config).start().unwrap();
+    let p = Producer::builder("PG")
+        .client_config(config)
+        .start()
+        .unwrap();
     p.send(Message::new("T", "x")).unwrap();
     assert!(cluster.namesrv.route_queries() >= 1);
-    let all_dead = Producer::builder("PG2").name_server("127.0.0.1:1;127.0.0.1:2").start().unwrap();
-    assert!(matches!(all_dead.send(Message::new("T", "x")), Err(Error::NoNameServer { .. })));
+    let all_dead = Producer::builder("PG2")
+        .name_server("127.0.0.1:1;127.0.0.1:2")
+        .start()
+        .unwrap();
+    assert!(matches!(
+        all_dead.send(Message::new("T", "x")),
+        Err(Error::NoNameServer { .. })
+    ));
 }
 
 #[test]
@@ -301,8 +347,14 @@ fn shared_instance_and_unregister_on_drop() {
     let cluster = Cluster::start(1);
     cluster.create_topic("T", 1);
     let instance = ClientInstance::new(ClientConfig::new(&cluster.namesrv_addr())).unwrap();
-    let a = Producer::builder("PA").instance(instance.clone()).start().unwrap();
-    let b = Producer::builder("PB").instance(instance.clone()).start().unwrap();
+    let a = Producer::builder("PA")
+        .instance(instance.clone())
+        .start()
+        .unwrap();
+    let b = Producer::builder("PB")
+        .instance(instance.clone())
+        .start()
+        .unwrap();
     assert!(matches!(
         Producer::builder("PA").instance(instance.clone()).start(),
         Err(Error::GroupAlreadyRegistered { .. })
@@ -310,9 +362,17 @@ fn shared_instance_and_unregister_on_drop() {
     a.send(Message::new("T", "from a")).unwrap();
     b.send(Message::new("T", "from b")).unwrap();
     let broker = &cluster.brokers[0];
-    assert!(wait_until(WAIT, || broker.state().producers.get("PA").is_some_and(|m| !m.is_empty())));
+    assert!(wait_until(WAIT, || broker
+        .state()
+        .producers
+        .get("PA")
+        .is_some_and(|m| !m.is_empty())));
     drop(a);
-    let unregistered = broker.state().unregisters.iter().any(|u| u.producer_group.as_deref() == Some("PA"));
+    let unregistered = broker
+        .state()
+        .unregisters
+        .iter()
+        .any(|u| u.producer_group.as_deref() == Some("PA"));
     assert!(unregistered);
     assert!(b.send(Message::new("T", "still works")).is_ok());
     assert_eq!(instance.client_id(), b.instance().client_id());

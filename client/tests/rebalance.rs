@@ -5,7 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use client::consumer::rebalance::{apply, compute_target, diff_topic, unsubscribed_queues, OwnedQueue};
+use client::consumer::rebalance::{
+    apply, compute_target, diff_topic, unsubscribed_queues, OwnedQueue,
+};
 use client::consumer::{AllocateStrategy, Averagely, AveragelyByCircle, ConsistentHash};
 use client::{MessageModel, MessageQueue};
 use proptest::prelude::*;
@@ -13,7 +15,9 @@ use proptest::prelude::*;
 type Owned = BTreeMap<MessageQueue, OwnedQueue>;
 
 fn all_queues(n: i32) -> BTreeSet<MessageQueue> {
-    (0..n).map(|q| MessageQueue::new("T", format!("b{}", q % 3), q / 3)).collect()
+    (0..n)
+        .map(|q| MessageQueue::new("T", format!("b{}", q % 3), q / 3))
+        .collect()
 }
 
 /// One simulated group: member id → owned queues.
@@ -24,7 +28,12 @@ struct Group {
 impl Group {
     /// Every member rebalances against the current membership; returns the total number of
     /// queue moves (additions).
-    fn rebalance(&mut self, model: MessageModel, s: &dyn AllocateStrategy, all: &BTreeSet<MessageQueue>) -> usize {
+    fn rebalance(
+        &mut self,
+        model: MessageModel,
+        s: &dyn AllocateStrategy,
+        all: &BTreeSet<MessageQueue>,
+    ) -> usize {
         let cids: Vec<String> = self.members.keys().cloned().collect();
         let mut moves = 0;
         for (cid, owned) in self.members.iter_mut() {
@@ -62,7 +71,10 @@ enum Change {
 
 fn changes() -> impl Strategy<Value = Vec<Change>> {
     prop::collection::vec(
-        prop_oneof![(0u8..12).prop_map(Change::Join), (0u8..12).prop_map(Change::Leave)],
+        prop_oneof![
+            (0u8..12).prop_map(Change::Join),
+            (0u8..12).prop_map(Change::Leave)
+        ],
         1..30,
     )
 }
@@ -107,13 +119,21 @@ proptest! {
 #[test]
 fn a_stable_group_does_not_move_queues() {
     let all = all_queues(24);
-    let mut group = Group { members: BTreeMap::new() };
+    let mut group = Group {
+        members: BTreeMap::new(),
+    };
     for i in 0..5 {
         group.members.insert(format!("c{i}"), Owned::new());
     }
-    assert_eq!(group.rebalance(MessageModel::Clustering, &Averagely, &all), 24);
+    assert_eq!(
+        group.rebalance(MessageModel::Clustering, &Averagely, &all),
+        24
+    );
     for _ in 0..3 {
-        assert_eq!(group.rebalance(MessageModel::Clustering, &Averagely, &all), 0);
+        assert_eq!(
+            group.rebalance(MessageModel::Clustering, &Averagely, &all),
+            0
+        );
     }
 }
 
@@ -121,7 +141,9 @@ fn a_stable_group_does_not_move_queues() {
 fn consistent_hash_join_moves_few_queues() {
     let all = all_queues(120);
     let s = ConsistentHash::default();
-    let mut group = Group { members: BTreeMap::new() };
+    let mut group = Group {
+        members: BTreeMap::new(),
+    };
     for i in 0..6 {
         group.members.insert(format!("10.0.0.{i}@x"), Owned::new());
     }
@@ -135,7 +157,9 @@ fn consistent_hash_join_moves_few_queues() {
 
 #[test]
 fn growing_queue_counts_are_picked_up() {
-    let mut group = Group { members: BTreeMap::new() };
+    let mut group = Group {
+        members: BTreeMap::new(),
+    };
     group.members.insert("a".into(), Owned::new());
     group.members.insert("b".into(), Owned::new());
     for n in [4, 8, 2, 9] {

@@ -4,7 +4,9 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
-use client::{LocalTransactionState, Message, MessageExt, TransactionListener, TransactionProducer};
+use client::{
+    LocalTransactionState, Message, MessageExt, TransactionListener, TransactionProducer,
+};
 use protocol::header::EndTransactionRequestHeader;
 use protocol::message::{decode_offset_msg_id, keys};
 use support::{wait_until, Cluster, WAIT};
@@ -18,7 +20,10 @@ struct Scripted {
 
 impl TransactionListener for Scripted {
     fn execute_local(&self, msg: &Message) -> LocalTransactionState {
-        assert!(msg.transaction_id.is_some(), "the transaction id is set before execution");
+        assert!(
+            msg.transaction_id.is_some(),
+            "the transaction id is set before execution"
+        );
         self.execute
     }
 
@@ -28,7 +33,11 @@ impl TransactionListener for Scripted {
     }
 }
 
-fn start(cluster: &Cluster, execute: LocalTransactionState, check: LocalTransactionState) -> (TransactionProducer, Arc<Mutex<Vec<MessageExt>>>) {
+fn start(
+    cluster: &Cluster,
+    execute: LocalTransactionState,
+    check: LocalTransactionState,
+) -> (TransactionProducer, Arc<Mutex<Vec<MessageExt>>>) {
     support::init_log();
     let checked = Arc::default();
     let listener = Scripted {
@@ -51,8 +60,18 @@ fn end_txs(cluster: &Cluster) -> Vec<EndTransactionRequestHeader> {
 fn commit_makes_the_half_message_visible() {
     let cluster = Cluster::start(1);
     cluster.create_topic("Orders", 2);
-    let (p, _) = start(&cluster, LocalTransactionState::CommitMessage, LocalTransactionState::Unknown);
-    let r = p.send_in_transaction(Message::new("Orders", "order-1").with_tags("new").with_delay_level(3)).unwrap();
+    let (p, _) = start(
+        &cluster,
+        LocalTransactionState::CommitMessage,
+        LocalTransactionState::Unknown,
+    );
+    let r = p
+        .send_in_transaction(
+            Message::new("Orders", "order-1")
+                .with_tags("new")
+                .with_delay_level(3),
+        )
+        .unwrap();
     assert_eq!(r.local_state, LocalTransactionState::CommitMessage);
     assert!(wait_until(WAIT, || end_txs(&cluster).len() == 1));
     let end = &end_txs(&cluster)[0];
@@ -68,7 +87,11 @@ fn commit_makes_the_half_message_visible() {
     assert_eq!(m.uniq_key(), Some(r.send_result.msg_id.as_str()));
     assert_eq!(m.properties.get(keys::TRAN_MSG), Some("true"));
     assert_eq!(m.properties.get(keys::PGROUP), Some("TXG"));
-    assert_eq!(m.properties.get(keys::DELAY), None, "delay is cleared on half messages");
+    assert_eq!(
+        m.properties.get(keys::DELAY),
+        None,
+        "delay is cleared on half messages"
+    );
     assert!(cluster.brokers[0].state().half.is_empty());
 }
 
@@ -76,8 +99,14 @@ fn commit_makes_the_half_message_visible() {
 fn rollback_discards_the_half_message() {
     let cluster = Cluster::start(1);
     cluster.create_topic("Orders", 1);
-    let (p, _) = start(&cluster, LocalTransactionState::RollbackMessage, LocalTransactionState::Unknown);
-    let r = p.send_in_transaction(Message::new("Orders", "order-2")).unwrap();
+    let (p, _) = start(
+        &cluster,
+        LocalTransactionState::RollbackMessage,
+        LocalTransactionState::Unknown,
+    );
+    let r = p
+        .send_in_transaction(Message::new("Orders", "order-2"))
+        .unwrap();
     assert_eq!(r.local_state, LocalTransactionState::RollbackMessage);
     assert!(wait_until(WAIT, || end_txs(&cluster).len() == 1));
     assert!(end_txs(&cluster)[0].is_rollback());
@@ -89,14 +118,28 @@ fn rollback_discards_the_half_message() {
 fn unknown_state_is_resolved_by_the_check_back() {
     let cluster = Cluster::start(1);
     cluster.create_topic("Orders", 1);
-    let (p, checked) = start(&cluster, LocalTransactionState::Unknown, LocalTransactionState::CommitMessage);
-    let r = p.send_in_transaction(Message::new("Orders", "order-3").with_keys(["o3"])).unwrap();
+    let (p, checked) = start(
+        &cluster,
+        LocalTransactionState::Unknown,
+        LocalTransactionState::CommitMessage,
+    );
+    let r = p
+        .send_in_transaction(Message::new("Orders", "order-3").with_keys(["o3"]))
+        .unwrap();
     assert_eq!(r.local_state, LocalTransactionState::Unknown);
     assert!(wait_until(WAIT, || end_txs(&cluster).len() == 1));
-    assert_eq!(end_txs(&cluster)[0].commit_or_rollback, 0, "unknown is reported as NOT_TYPE");
+    assert_eq!(
+        end_txs(&cluster)[0].commit_or_rollback,
+        0,
+        "unknown is reported as NOT_TYPE"
+    );
     assert_eq!(cluster.brokers[0].state().half.len(), 1);
     let broker = &cluster.brokers[0];
-    assert!(wait_until(WAIT, || broker.state().producers.get("TXG").is_some_and(|m| !m.is_empty())));
+    assert!(wait_until(WAIT, || broker
+        .state()
+        .producers
+        .get("TXG")
+        .is_some_and(|m| !m.is_empty())));
     assert!(broker.check_transaction("TXG"));
     assert!(wait_until(WAIT, || end_txs(&cluster).len() == 2));
     let answer = &end_txs(&cluster)[1];
@@ -114,7 +157,11 @@ fn unknown_state_is_resolved_by_the_check_back() {
 fn per_message_local_transactions_and_panics() {
     let cluster = Cluster::start(1);
     cluster.create_topic("Orders", 1);
-    let (p, _) = start(&cluster, LocalTransactionState::RollbackMessage, LocalTransactionState::Unknown);
+    let (p, _) = start(
+        &cluster,
+        LocalTransactionState::RollbackMessage,
+        LocalTransactionState::Unknown,
+    );
     let r = p
         .send_in_transaction_with(Message::new("Orders", "a"), |m| {
             assert_eq!(m.body.as_ref(), b"a");
@@ -123,7 +170,9 @@ fn per_message_local_transactions_and_panics() {
         .unwrap();
     assert_eq!(r.local_state, LocalTransactionState::CommitMessage);
     let r = p
-        .send_in_transaction_with(Message::new("Orders", "b"), |_| panic!("local transaction crashed"))
+        .send_in_transaction_with(Message::new("Orders", "b"), |_| {
+            panic!("local transaction crashed")
+        })
         .unwrap();
     assert_eq!(r.local_state, LocalTransactionState::Unknown);
     assert!(wait_until(WAIT, || end_txs(&cluster).len() == 2));

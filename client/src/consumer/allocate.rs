@@ -201,7 +201,9 @@ impl AllocateStrategy for ByMachineRoom {
         };
         let pre: Vec<&MessageQueue> = mq_all
             .iter()
-            .filter(|mq| broker_room(&mq.broker_name).is_some_and(|r| self.consumer_idcs.contains(r)))
+            .filter(|mq| {
+                broker_room(&mq.broker_name).is_some_and(|r| self.consumer_idcs.contains(r))
+            })
             .collect();
         let c = cid_all.len();
         let (modulo, rem) = (pre.len() / c, pre.len() % c);

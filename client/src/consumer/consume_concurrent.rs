@@ -24,7 +24,11 @@ use crate::producer::{ProducerConfig, SendCore};
 pub const LOCAL_RETRY_DELAY_MS: u64 = 5000;
 
 /// The messages after `ack_index` (the ones to retry) for a consumption outcome.
-pub fn failed_range(status: ConsumeConcurrentlyStatus, ack_index: i32, len: usize) -> std::ops::Range<usize> {
+pub fn failed_range(
+    status: ConsumeConcurrentlyStatus,
+    ack_index: i32,
+    len: usize,
+) -> std::ops::Range<usize> {
     let acked = match status {
         ConsumeConcurrentlyStatus::ConsumeSuccess => {
             let last = i64::from(ack_index).min(len as i64 - 1);
@@ -37,17 +41,30 @@ pub fn failed_range(status: ConsumeConcurrentlyStatus, ack_index: i32, len: usiz
 
 impl PushInner {
     /// Queues `msgs` for consumption in batches of `consume_message_batch_max_size`.
-    pub(crate) fn submit_concurrent(self: &Arc<Self>, msgs: Vec<MessageExt>, pq: Arc<ProcessQueue>, mq: MessageQueue) {
+    pub(crate) fn submit_concurrent(
+        self: &Arc<Self>,
+        msgs: Vec<MessageExt>,
+        pq: Arc<ProcessQueue>,
+        mq: MessageQueue,
+    ) {
         let batch = self.config.consume_message_batch_max_size.max(1);
         for chunk in msgs.chunks(batch) {
             let (me, chunk, pq, mq) = (self.clone(), chunk.to_vec(), pq.clone(), mq.clone());
-            if !self.pool.execute(move || me.consume_concurrent(chunk, pq, mq)) {
+            if !self
+                .pool
+                .execute(move || me.consume_concurrent(chunk, pq, mq))
+            {
                 return;
             }
         }
     }
 
-    fn consume_concurrent(self: &Arc<Self>, mut msgs: Vec<MessageExt>, pq: Arc<ProcessQueue>, mq: MessageQueue) {
+    fn consume_concurrent(
+        self: &Arc<Self>,
+        mut msgs: Vec<MessageExt>,
+        pq: Arc<ProcessQueue>,
+        mq: MessageQueue,
+    ) {
         if pq.is_dropped() || self.is_stopped() {
             return;
         }
@@ -57,13 +74,15 @@ impl PushInner {
         let start = now_millis().to_string();
         for m in &mut msgs {
             self.ctx.reset_retry_topic(m);
-            m.properties.insert(keys::CONSUME_START_TIME, start.as_str());
+            m.properties
+                .insert(keys::CONSUME_START_TIME, start.as_str());
         }
         let mut ctx = ConcurrentContext::new(mq.clone());
-        let status = catch_unwind(AssertUnwindSafe(|| listener.consume(&msgs, &mut ctx))).unwrap_or_else(|_| {
-            log::error!("the listener of group {} panicked on {mq}", self.ctx.group);
-            ConsumeConcurrentlyStatus::ReconsumeLater
-        });
+        let status = catch_unwind(AssertUnwindSafe(|| listener.consume(&msgs, &mut ctx)))
+            .unwrap_or_else(|_| {
+                log::error!("the listener of group {} panicked on {mq}", self.ctx.group);
+                ConsumeConcurrentlyStatus::ReconsumeLater
+            });
         if pq.is_dropped() {
             log::info!("{mq} was dropped during consumption; result not committed");
             return;
@@ -83,7 +102,10 @@ impl PushInner {
         let mut retry_locally = Vec::new();
         for msg in &msgs[failed] {
             if !self.is_clustering() {
-                log::warn!("broadcast message {} failed and is dropped", msg.queue_offset);
+                log::warn!(
+                    "broadcast message {} failed and is dropped",
+                    msg.queue_offset
+                );
                 continue;
             }
             if !self.send_message_back(msg, ctx.delay_level_when_next_consume, mq) {
@@ -110,7 +132,12 @@ impl PushInner {
     }
 
     /// Returns a failed message to the broker for a delayed retry; true on success.
-    pub(crate) fn send_message_back(&self, msg: &MessageExt, delay_level: i32, mq: &MessageQueue) -> bool {
+    pub(crate) fn send_message_back(
+        &self,
+        msg: &MessageExt,
+        delay_level: i32,
+        mq: &MessageQueue,
+    ) -> bool {
         let core = &self.ctx.core;
         let addr = core
             .find_broker_master(&mq.broker_name)
@@ -119,15 +146,24 @@ impl PushInner {
             offset: msg.commit_log_offset,
             group: self.ctx.group.clone(),
             delay_level,
-            origin_msg_id: Some(msg.uniq_key().map_or_else(|| msg.offset_msg_id(), str::to_string)),
+            origin_msg_id: Some(
+                msg.uniq_key()
+                    .map_or_else(|| msg.offset_msg_id(), str::to_string),
+            ),
             origin_topic: Some(msg.topic.clone()),
             unit_mode: Some(false),
             max_reconsume_times: Some(self.max_reconsume_times()),
         };
-        match core.api.consumer_send_msg_back(&addr, &header, core.config.rpc_timeout_ms) {
+        match core
+            .api
+            .consumer_send_msg_back(&addr, &header, core.config.rpc_timeout_ms)
+        {
             Ok(()) => true,
             Err(e) => {
-                log::warn!("send-back of {} to {addr} failed ({e}); sending to the retry topic", msg.offset_msg_id());
+                log::warn!(
+                    "send-back of {} to {addr} failed ({e}); sending to the retry topic",
+                    msg.offset_msg_id()
+                );
                 match self.send_to_retry_topic(msg) {
                     Ok(()) => true,
                     Err(e) => {
@@ -142,7 +178,8 @@ impl PushInner {
     /// The fallback of a failed send-back: a plain send to `%RETRY%<group>` through the
     /// client's internal producer, carrying the retry bookkeeping properties.
     pub(crate) fn send_to_retry_topic(&self, msg: &MessageExt) -> Result<()> {
-        let mut m = Message::new(retry_topic(&self.ctx.group), msg.body.clone()).with_flag(msg.flag);
+        let mut m =
+            Message::new(retry_topic(&self.ctx.group), msg.body.clone()).with_flag(msg.flag);
         for (k, v) in msg.properties.iter() {
             m.properties.insert(k, v);
         }
@@ -156,9 +193,12 @@ impl PushInner {
         m.properties.insert(keys::RETRY_TOPIC, msg.topic.clone());
         m.properties
             .insert(keys::RECONSUME_TIME, (msg.reconsume_times + 1).to_string());
+        m.properties.insert(
+            keys::MAX_RECONSUME_TIMES,
+            self.max_reconsume_times().to_string(),
+        );
         m.properties
-            .insert(keys::MAX_RECONSUME_TIMES, self.max_reconsume_times().to_string());
-        m.properties.insert(keys::DELAY, (3 + msg.reconsume_times).to_string());
+            .insert(keys::DELAY, (3 + msg.reconsume_times).to_string());
         let send = SendCore::new(
             self.ctx.core.clone(),
             CLIENT_INNER_PRODUCER_GROUP.to_string(),

@@ -13,16 +13,31 @@ use protocol::body::MessageQueue;
 use protocol::message::{keys, MessageExt};
 use protocol::util::clock::now_millis;
 
-use super::listener::{ConsumeOrderlyStatus, MessageListener, OrderlyContext};
+use super::listener::{ConsumeOrderlyStatus, MessageListener, OrderlyContext, OrderlyListener};
 use super::process_queue::ProcessQueue;
 use super::push::PushInner;
+
+/// What an orderly task does after one listener call.
+enum Step {
+    /// Consume the next messages.
+    Continue,
+    /// Nothing left (or the queue was dropped): the task ends.
+    Done,
+    /// Pause the queue for this many ms, then redeliver.
+    Suspend(u64),
+}
 
 /// One task consumes a queue for at most this long before yielding its thread.
 pub const MAX_TIME_CONSUME_CONTINUOUSLY_MS: u128 = 60_000;
 
 impl PushInner {
     /// Runs the queue's consume task after `delay_ms` (0: now).
-    pub(crate) fn submit_orderly(self: &Arc<Self>, pq: Arc<ProcessQueue>, mq: MessageQueue, delay_ms: u64) {
+    pub(crate) fn submit_orderly(
+        self: &Arc<Self>,
+        pq: Arc<ProcessQueue>,
+        mq: MessageQueue,
+        delay_ms: u64,
+    ) {
         let me = self.clone();
         let run = move || {
             let job_owner = me.clone();
@@ -50,7 +65,6 @@ impl PushInner {
         let MessageListener::Orderly(listener) = &self.listener else {
             return;
         };
-        let batch = self.config.consume_message_batch_max_size.max(1);
         let started = Instant::now();
         loop {
             if pq.is_dropped() || self.is_stopped() {
@@ -66,41 +80,61 @@ impl PushInner {
             if started.elapsed().as_millis() > MAX_TIME_CONSUME_CONTINUOUSLY_MS {
                 return self.submit_orderly(pq, mq, 10);
             }
-            let mut msgs = pq.lock().take_messages(batch);
-            if msgs.is_empty() {
-                return;
-            }
-            let start = now_millis().to_string();
-            for m in &mut msgs {
-                self.ctx.reset_retry_topic(m);
-                m.properties.insert(keys::CONSUME_START_TIME, start.as_str());
-            }
-            let mut ctx = OrderlyContext {
-                queue: mq.clone(),
-                suspend_current_queue_time_ms: None,
-            };
-            let status = catch_unwind(AssertUnwindSafe(|| listener.consume(&msgs, &mut ctx)))
-                .unwrap_or_else(|_| {
-                    log::error!("the orderly listener of group {} panicked on {mq}", self.ctx.group);
-                    ConsumeOrderlyStatus::SuspendCurrentQueueAMoment
-                });
-            if pq.is_dropped() {
-                return;
-            }
-            let suspend = status == ConsumeOrderlyStatus::SuspendCurrentQueueAMoment
-                && self.must_suspend(&mut msgs);
-            if suspend {
-                pq.lock().make_messages_to_consume_again(&msgs);
-                let pause = ctx
-                    .suspend_current_queue_time_ms
-                    .unwrap_or(self.config.suspend_current_queue_time_ms);
-                return self.submit_orderly(pq, mq, pause);
-            }
-            let committed = pq.lock().commit();
-            if let Some(offset) = committed {
-                self.ctx.offsets.update(&mq, offset, false);
+            match self.consume_orderly_once(listener.as_ref(), &pq, &mq) {
+                Step::Continue => {}
+                Step::Done => return,
+                Step::Suspend(pause_ms) => return self.submit_orderly(pq, mq, pause_ms),
             }
         }
+    }
+
+    /// Takes the next messages of `mq`, runs the listener and commits or puts them back.
+    fn consume_orderly_once(
+        &self,
+        listener: &dyn OrderlyListener,
+        pq: &ProcessQueue,
+        mq: &MessageQueue,
+    ) -> Step {
+        let batch = self.config.consume_message_batch_max_size.max(1);
+        let mut msgs = pq.lock().take_messages(batch);
+        if msgs.is_empty() {
+            return Step::Done;
+        }
+        let start = now_millis().to_string();
+        for m in &mut msgs {
+            self.ctx.reset_retry_topic(m);
+            m.properties
+                .insert(keys::CONSUME_START_TIME, start.as_str());
+        }
+        let mut ctx = OrderlyContext {
+            queue: mq.clone(),
+            suspend_current_queue_time_ms: None,
+        };
+        let status = catch_unwind(AssertUnwindSafe(|| listener.consume(&msgs, &mut ctx)))
+            .unwrap_or_else(|_| {
+                log::error!(
+                    "the orderly listener of group {} panicked on {mq}",
+                    self.ctx.group
+                );
+                ConsumeOrderlyStatus::SuspendCurrentQueueAMoment
+            });
+        if pq.is_dropped() {
+            return Step::Done;
+        }
+        if status == ConsumeOrderlyStatus::SuspendCurrentQueueAMoment
+            && self.must_suspend(&mut msgs)
+        {
+            pq.lock().make_messages_to_consume_again(&msgs);
+            let pause = ctx
+                .suspend_current_queue_time_ms
+                .unwrap_or(self.config.suspend_current_queue_time_ms);
+            return Step::Suspend(pause);
+        }
+        let committed = pq.lock().commit();
+        if let Some(offset) = committed {
+            self.ctx.offsets.update(mq, offset, false);
+        }
+        Step::Continue
     }
 
     /// After a failed call: true when the queue must pause and redeliver `msgs` (their
@@ -114,7 +148,10 @@ impl PushInner {
                 m.properties
                     .insert(keys::RECONSUME_TIME, m.reconsume_times.to_string());
                 if let Err(e) = self.send_to_retry_topic(m) {
-                    log::warn!("orderly message {} could not leave the queue: {e}", m.queue_offset);
+                    log::warn!(
+                        "orderly message {} could not leave the queue: {e}",
+                        m.queue_offset
+                    );
                     suspend = true;
                     m.reconsume_times += 1;
                 }

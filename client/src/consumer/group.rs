@@ -4,15 +4,18 @@
 //! result post-processing of `PullAPIWrapper`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use protocol::body::{ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData};
+use protocol::body::{
+    ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData,
+};
 use protocol::header::{PullMessageRequestHeader, PullSysFlag};
 use protocol::message::{decode_records, keys, MessageExt};
 use protocol::util::clock::now_millis;
 
 use super::allocate::AllocateStrategy;
-use super::offset_store::{OffsetStore, ReadOffsetType};
+use super::offset_store::{local_offsets_path, OffsetStore, ReadOffsetType};
 use super::rebalance::compute_target;
 use crate::api::PullResponse;
 use crate::compress::decompress_if_needed;
@@ -63,6 +66,8 @@ pub(crate) struct GroupContext {
 }
 
 impl GroupContext {
+    /// The context of `group`; offsets live on the brokers (clustering) or in a file under
+    /// `offset_dir` (broadcasting), loaded here.
     pub(crate) fn new(
         core: Arc<InstanceCore>,
         group: String,
@@ -70,9 +75,18 @@ impl GroupContext {
         consume_type: ConsumeType,
         consume_from: ConsumeFrom,
         strategy: Arc<dyn AllocateStrategy>,
-        offsets: OffsetStore,
-    ) -> Self {
-        GroupContext {
+        offset_dir: &Path,
+    ) -> Result<Self> {
+        let offsets = match model {
+            MessageModel::Clustering => OffsetStore::remote(core.clone(), &group),
+            MessageModel::Broadcasting => {
+                let path = local_offsets_path(offset_dir, &core.client_id, &group);
+                let store = OffsetStore::local(path, &group);
+                store.load()?;
+                store
+            }
+        };
+        Ok(GroupContext {
             core,
             group,
             model,
@@ -82,7 +96,7 @@ impl GroupContext {
             offsets,
             subscriptions: Mutex::new(BTreeMap::new()),
             subscribe_info: Mutex::new(HashMap::new()),
-        }
+        })
     }
 
     /// Adds or replaces the subscription of `topic`.
@@ -152,10 +166,17 @@ impl GroupContext {
             MessageModel::Clustering => {
                 let addr = self.core.find_any_broker_of_topic(topic)?;
                 let timeout = self.core.config.rpc_timeout_ms;
-                match self.core.api.get_consumer_id_list(&addr, &self.group, timeout) {
+                match self
+                    .core
+                    .api
+                    .get_consumer_id_list(&addr, &self.group, timeout)
+                {
                     Ok(ids) => ids,
                     Err(e) => {
-                        log::warn!("group {}: consumer list from {addr} failed: {e}", self.group);
+                        log::warn!(
+                            "group {}: consumer list from {addr} failed: {e}",
+                            self.group
+                        );
                         return None;
                     }
                 }
@@ -182,12 +203,17 @@ impl GroupContext {
         }
         let is_retry = mq.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX);
         let timeout = self.core.config.rpc_timeout_ms;
-        let addr = || self.core.find_broker_master_or_refresh(&mq.broker_name, &mq.topic);
+        let addr = || {
+            self.core
+                .find_broker_master_or_refresh(&mq.broker_name, &mq.topic)
+        };
         match self.consume_from {
             ConsumeFrom::FirstOffset => Ok(0),
             ConsumeFrom::LastOffset if is_retry => Ok(0),
             ConsumeFrom::LastOffset => self.core.api.get_max_offset(&addr()?, mq, timeout),
-            ConsumeFrom::Timestamp(_) if is_retry => self.core.api.get_max_offset(&addr()?, mq, timeout),
+            ConsumeFrom::Timestamp(_) if is_retry => {
+                self.core.api.get_max_offset(&addr()?, mq, timeout)
+            }
             ConsumeFrom::Timestamp(ts) => self.core.api.search_offset(&addr()?, mq, ts, timeout),
         }
     }
@@ -223,10 +249,14 @@ impl GroupContext {
     }
 
     /// Decodes a FOUND pull body for `mq` (see [`process_pulled`]).
-    pub(crate) fn process_pull(&self, mq: &MessageQueue, resp: &PullResponse) -> Result<Vec<MessageExt>> {
-        let sub = self.subscription(&mq.topic).ok_or_else(|| {
-            Error::IllegalState(format!("topic {} is not subscribed", mq.topic))
-        })?;
+    pub(crate) fn process_pull(
+        &self,
+        mq: &MessageQueue,
+        resp: &PullResponse,
+    ) -> Result<Vec<MessageExt>> {
+        let sub = self
+            .subscription(&mq.topic)
+            .ok_or_else(|| Error::IllegalState(format!("topic {} is not subscribed", mq.topic)))?;
         process_pulled(&sub, resp)
     }
 
@@ -247,8 +277,10 @@ pub fn process_pulled(sub: &SubscriptionData, resp: &PullResponse) -> Result<Vec
             m.body = body.into();
             m.sys_flag = flag;
         }
-        m.properties.insert(keys::MIN_OFFSET, resp.min_offset.to_string());
-        m.properties.insert(keys::MAX_OFFSET, resp.max_offset.to_string());
+        m.properties
+            .insert(keys::MIN_OFFSET, resp.min_offset.to_string());
+        m.properties
+            .insert(keys::MAX_OFFSET, resp.max_offset.to_string());
     }
     Ok(msgs)
 }
@@ -268,9 +300,18 @@ mod tests {
 
     #[test]
     fn consume_from_maps_to_heartbeat_values() {
-        assert_eq!(ConsumeFrom::LastOffset.to_where(), ConsumeFromWhere::ConsumeFromLastOffset);
-        assert_eq!(ConsumeFrom::FirstOffset.to_where(), ConsumeFromWhere::ConsumeFromFirstOffset);
-        assert_eq!(ConsumeFrom::Timestamp(5).to_where(), ConsumeFromWhere::ConsumeFromTimestamp);
+        assert_eq!(
+            ConsumeFrom::LastOffset.to_where(),
+            ConsumeFromWhere::ConsumeFromLastOffset
+        );
+        assert_eq!(
+            ConsumeFrom::FirstOffset.to_where(),
+            ConsumeFromWhere::ConsumeFromFirstOffset
+        );
+        assert_eq!(
+            ConsumeFrom::Timestamp(5).to_where(),
+            ConsumeFromWhere::ConsumeFromTimestamp
+        );
         assert_eq!(retry_topic("G"), "%RETRY%G");
     }
 

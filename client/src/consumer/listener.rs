@@ -44,14 +44,25 @@ impl ConcurrentContext {
 /// thread pool; a panic counts as [`ConsumeConcurrentlyStatus::ReconsumeLater`].
 pub trait ConcurrentListener: Send + Sync + 'static {
     /// Consumes a batch (at most `consume_message_batch_max_size`, default 1).
-    fn consume(&self, msgs: &[MessageExt], ctx: &mut ConcurrentContext) -> ConsumeConcurrentlyStatus;
+    fn consume(
+        &self,
+        msgs: &[MessageExt],
+        ctx: &mut ConcurrentContext,
+    ) -> ConsumeConcurrentlyStatus;
 }
 
 impl<F> ConcurrentListener for F
 where
-    F: Fn(&[MessageExt], &mut ConcurrentContext) -> ConsumeConcurrentlyStatus + Send + Sync + 'static,
+    F: Fn(&[MessageExt], &mut ConcurrentContext) -> ConsumeConcurrentlyStatus
+        + Send
+        + Sync
+        + 'static,
 {
-    fn consume(&self, msgs: &[MessageExt], ctx: &mut ConcurrentContext) -> ConsumeConcurrentlyStatus {
+    fn consume(
+        &self,
+        msgs: &[MessageExt],
+        ctx: &mut ConcurrentContext,
+    ) -> ConsumeConcurrentlyStatus {
         self(msgs, ctx)
     }
 }
@@ -110,7 +121,11 @@ impl MessageListener {
 
 impl std::fmt::Debug for MessageListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.is_orderly() { "Orderly" } else { "Concurrently" })
+        f.write_str(if self.is_orderly() {
+            "Orderly"
+        } else {
+            "Concurrently"
+        })
     }
 }
 
@@ -128,9 +143,14 @@ mod tests {
         assert_eq!(ctx.ack_index, i32::MAX);
         let l: Arc<dyn ConcurrentListener> = Arc::new(concurrent);
         let msgs = [MessageExt::new("T", "a"), MessageExt::new("T", "b")];
-        assert_eq!(l.consume(&msgs, &mut ctx), ConsumeConcurrentlyStatus::ConsumeSuccess);
+        assert_eq!(
+            l.consume(&msgs, &mut ctx),
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        );
         assert_eq!(ctx.ack_index, 1);
-        let orderly = |_: &[MessageExt], _: &mut OrderlyContext| ConsumeOrderlyStatus::SuspendCurrentQueueAMoment;
+        let orderly = |_: &[MessageExt], _: &mut OrderlyContext| {
+            ConsumeOrderlyStatus::SuspendCurrentQueueAMoment
+        };
         let listener = MessageListener::Orderly(Arc::new(orderly));
         assert!(listener.is_orderly());
         assert_eq!(format!("{listener:?}"), "Orderly");

@@ -23,8 +23,10 @@ pub mod listener;
 pub mod offset_store;
 pub mod process_queue;
 pub mod pull;
+mod pull_inner;
 mod pull_loop;
 pub mod push;
+mod push_config;
 mod push_rebalance;
 pub mod rebalance;
 
@@ -39,4 +41,5 @@ pub use listener::{
 };
 pub use protocol::body::MessageModel;
 pub use pull::{LitePullConsumer, LitePullConsumerBuilder, LitePullConsumerConfig};
-pub use push::{PushConsumer, PushConsumerBuilder, PushConsumerConfig};
+pub use push::PushConsumer;
+pub use push_config::{PushConsumerBuilder, PushConsumerConfig};

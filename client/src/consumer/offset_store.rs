@@ -229,7 +229,10 @@ mod tests {
         s.update(&mq(0), 5, true);
         assert_eq!(s.read(&mq(0), ReadOffsetType::Memory).unwrap(), Some(10));
         s.update(&mq(0), 5, false);
-        assert_eq!(s.read(&mq(0), ReadOffsetType::MemoryThenStore).unwrap(), Some(5));
+        assert_eq!(
+            s.read(&mq(0), ReadOffsetType::MemoryThenStore).unwrap(),
+            Some(5)
+        );
         assert_eq!(s.read(&mq(1), ReadOffsetType::Memory).unwrap(), None);
         s.remove(&mq(0));
         assert!(s.snapshot().is_empty());
@@ -254,15 +257,25 @@ mod tests {
         assert_eq!(again.snapshot(), s.snapshot());
         again.remove(&mq(0));
         assert_eq!(again.read(&mq(0), ReadOffsetType::Memory).unwrap(), None);
-        assert_eq!(again.read(&mq(0), ReadOffsetType::Store).unwrap(), Some(42), "re-read from the file");
-        assert_eq!(again.read(&mq(0), ReadOffsetType::Memory).unwrap(), Some(42));
+        assert_eq!(
+            again.read(&mq(0), ReadOffsetType::Store).unwrap(),
+            Some(42),
+            "re-read from the file"
+        );
+        assert_eq!(
+            again.read(&mq(0), ReadOffsetType::Memory).unwrap(),
+            Some(42)
+        );
         // A second write keeps the first as .bak; a lost main file falls back to it.
         s.update(&mq(0), 43, false);
         s.persist_sync(&mq(0)).unwrap();
         std::fs::remove_file(&path).unwrap();
         let from_backup = OffsetStore::local(path, "G");
         from_backup.load().unwrap();
-        assert_eq!(from_backup.read(&mq(0), ReadOffsetType::Memory).unwrap(), Some(42));
+        assert_eq!(
+            from_backup.read(&mq(0), ReadOffsetType::Memory).unwrap(),
+            Some(42)
+        );
     }
 
     #[test]

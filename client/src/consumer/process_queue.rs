@@ -319,7 +319,11 @@ mod tests {
     #[test]
     fn watermark_is_lowest_unacknowledged() {
         let mut pq = ProcessQueueState::new(0);
-        assert_eq!(pq.remove_messages(&[1]), None, "empty queue commits nothing");
+        assert_eq!(
+            pq.remove_messages(&[1]),
+            None,
+            "empty queue commits nothing"
+        );
         pq.put_messages((10..15).map(|o| msg(o, 1)).collect());
         assert_eq!(pq.watermark(), 10);
         // 11 and 13 finish first: 10 still holds the watermark.
@@ -352,7 +356,10 @@ mod tests {
         pq.put_messages(vec![msg(0, 10), msg(1, 10), msg(2, 10)]);
         assert_eq!(pq.flow_control(&limits), None);
         pq.put_messages(vec![msg(3, 10)]);
-        assert_eq!(pq.flow_control(&limits), Some(FlowControl::Count { cached: 4 }));
+        assert_eq!(
+            pq.flow_control(&limits),
+            Some(FlowControl::Count { cached: 4 })
+        );
         let mut pq = ProcessQueueState::new(0);
         pq.put_messages(vec![msg(0, 101)]);
         assert_eq!(
@@ -361,7 +368,10 @@ mod tests {
         );
         let mut pq = ProcessQueueState::new(0);
         pq.put_messages(vec![msg(0, 1), msg(51, 1)]);
-        assert_eq!(pq.flow_control(&limits), Some(FlowControl::Span { span: 51 }));
+        assert_eq!(
+            pq.flow_control(&limits),
+            Some(FlowControl::Span { span: 51 })
+        );
         let no_span = FlowLimits {
             max_span: None,
             ..limits
@@ -375,7 +385,10 @@ mod tests {
         assert!(pq.put_messages((0..5).map(|o| msg(o, 2)).collect()));
         assert!(!pq.put_messages(vec![msg(5, 2)]), "already scheduled");
         let first = pq.take_messages(2);
-        assert_eq!(first.iter().map(|m| m.queue_offset).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(
+            first.iter().map(|m| m.queue_offset).collect::<Vec<_>>(),
+            [0, 1]
+        );
         assert_eq!(pq.cached_count(), 6, "consuming messages still count");
         // Failure: the two go back and come out first again.
         pq.make_messages_to_consume_again(&first);

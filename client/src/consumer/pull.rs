@@ -8,23 +8,20 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use protocol::body::{ConsumeType, ConsumerData, MessageModel, MessageQueue};
+use protocol::body::{ConsumeType, MessageModel, MessageQueue};
 use protocol::message::MessageExt;
 use protocol::util::clock::now_millis;
 
 use super::allocate::{AllocateStrategy, Averagely};
 use super::group::{ConsumeFrom, GroupContext};
-use super::offset_store::{default_local_dir, local_offsets_path, OffsetStore, ReadOffsetType};
-use super::process_queue::ProcessQueue;
-use super::pull_loop::{self, After, Before, PullOwner, PullRequest};
-use super::rebalance::{diff_topic, OwnedQueue};
-use crate::api::{PullResponse, PullStatus};
+use super::offset_store::{default_local_dir, ReadOffsetType};
+use super::pull_inner::{LiteInner, LiteMember, Mode};
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
-use crate::instance::{lock, ClientInstance, ConsumerMember, InstanceCore, InstanceSource};
+use crate::instance::{lock, ClientInstance, InstanceSource};
 use crate::producer::validate::check_group;
 
 /// Lite pull consumer settings. Durations in ms.
@@ -98,7 +95,7 @@ impl LitePullConsumerBuilder {
 
     /// Uses a private client instance with this configuration.
     pub fn client_config(mut self, config: ClientConfig) -> Self {
-        self.source = InstanceSource::Config(config);
+        self.source = InstanceSource::Config(Box::new(config));
         self
     }
 
@@ -150,253 +147,6 @@ impl LitePullConsumerBuilder {
     }
 }
 
-/// A batch of pulled messages waiting for `poll`.
-struct Batch {
-    mq: MessageQueue,
-    pq: Arc<ProcessQueue>,
-    msgs: Vec<MessageExt>,
-}
-
-struct Assigned {
-    pq: Arc<ProcessQueue>,
-    paused: bool,
-    /// Next offset to consume (advanced by `poll`, set by `seek`).
-    consumed: Option<i64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Unset,
-    Subscribe,
-    Assign,
-}
-
-struct LiteInner {
-    me: Weak<LiteInner>,
-    ctx: GroupContext,
-    config: LitePullConsumerConfig,
-    mode: Mutex<Mode>,
-    assigned: Mutex<BTreeMap<MessageQueue, Assigned>>,
-    buffer: Mutex<VecDeque<Batch>>,
-    ready: Condvar,
-    stopped: AtomicBool,
-    last_commit_ms: AtomicU64,
-}
-
-impl LiteInner {
-    fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Acquire)
-    }
-
-    /// Starts consuming `mq` from `offset` with a fresh process queue.
-    fn start_queue(&self, mq: &MessageQueue, offset: i64, consumed: Option<i64>) {
-        let pq = Arc::new(ProcessQueue::new(now_millis()));
-        let old = lock(&self.assigned).insert(
-            mq.clone(),
-            Assigned {
-                pq: pq.clone(),
-                paused: false,
-                consumed,
-            },
-        );
-        if let Some(old) = old {
-            old.pq.set_dropped();
-        }
-        lock(&self.buffer).retain(|b| &b.mq != mq);
-        if let Some(me) = self.me.upgrade() {
-            pull_loop::execute(me, PullRequest::new(mq.clone(), pq, offset));
-        }
-    }
-
-    fn add_queue(&self, mq: &MessageQueue) {
-        match self.ctx.compute_pull_from_where(mq) {
-            Ok(offset) if offset >= 0 => self.start_queue(mq, offset, None),
-            Ok(_) => log::warn!("{mq}: no start offset"),
-            Err(e) => log::warn!("{mq}: cannot compute the start offset: {e}"),
-        }
-    }
-
-    fn remove_queue(&self, mq: &MessageQueue) {
-        let Some(a) = lock(&self.assigned).remove(mq) else {
-            return;
-        };
-        a.pq.set_dropped();
-        lock(&self.buffer).retain(|b| &b.mq != mq);
-        if self.config.auto_commit {
-            if let Some(o) = a.consumed {
-                self.ctx.offsets.update(mq, o, false);
-            }
-            if let Err(e) = self.ctx.offsets.persist(mq) {
-                log::warn!("persisting the offset of {mq} failed: {e}");
-            }
-        }
-        self.ctx.offsets.remove(mq);
-    }
-
-    fn rebalance(&self) {
-        if self.is_stopped() || *lock(&self.mode) != Mode::Subscribe {
-            return;
-        }
-        for topic in self.ctx.topics() {
-            let Some(target) = self.ctx.target_for_topic(&topic) else {
-                continue;
-            };
-            let owned: BTreeMap<MessageQueue, OwnedQueue> = lock(&self.assigned)
-                .keys()
-                .map(|mq| (mq.clone(), OwnedQueue::default()))
-                .collect();
-            let diff = diff_topic(&owned, &topic, &target);
-            for mq in &diff.removed {
-                self.remove_queue(mq);
-            }
-            for mq in &diff.added {
-                self.add_queue(mq);
-            }
-        }
-    }
-
-    fn buffered_msgs(&self) -> usize {
-        lock(&self.buffer).iter().map(|b| b.msgs.len()).sum()
-    }
-
-    /// Moves polled offsets into the offset store (and on to the broker when `sync`).
-    fn commit_consumed(&self, sync: bool) -> Result<()> {
-        let consumed: Vec<(MessageQueue, i64)> = lock(&self.assigned)
-            .iter()
-            .filter_map(|(mq, a)| a.consumed.map(|o| (mq.clone(), o)))
-            .collect();
-        for (mq, offset) in &consumed {
-            self.ctx.offsets.update(mq, *offset, false);
-        }
-        if sync {
-            for (mq, _) in &consumed {
-                self.ctx.offsets.persist_sync(mq)?;
-            }
-        } else {
-            let set: BTreeSet<MessageQueue> = consumed.into_iter().map(|(mq, _)| mq).collect();
-            self.ctx.offsets.persist_all(&set)?;
-        }
-        self.last_commit_ms.store(now_millis(), Ordering::Release);
-        Ok(())
-    }
-
-    fn on_pull_response(&self, req: &mut PullRequest, resp: PullResponse) -> After {
-        req.broker_id = resp.suggest_which_broker_id;
-        match resp.status {
-            PullStatus::Found => {
-                let msgs = match self.ctx.process_pull(&req.mq, &resp) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        log::warn!("{}: bad pull result: {e}", req.mq);
-                        return After::Delay(self.config.pull_time_delay_when_exception_ms);
-                    }
-                };
-                req.next_offset = resp.next_begin_offset;
-                if !msgs.is_empty() {
-                    req.pq.lock().put_messages(msgs.clone());
-                    lock(&self.buffer).push_back(Batch {
-                        mq: req.mq.clone(),
-                        pq: req.pq.clone(),
-                        msgs,
-                    });
-                    self.ready.notify_all();
-                }
-            }
-            PullStatus::NoNewMsg | PullStatus::NoMatchedMsg => req.next_offset = resp.next_begin_offset,
-            PullStatus::OffsetIllegal => {
-                log::warn!("{}: offset {} illegal, moving to {}", req.mq, req.next_offset, resp.next_begin_offset);
-                req.next_offset = resp.next_begin_offset;
-            }
-        }
-        After::Now
-    }
-}
-
-impl PullOwner for LiteInner {
-    fn core(&self) -> &Arc<InstanceCore> {
-        &self.ctx.core
-    }
-
-    fn before_pull(&self, req: &PullRequest) -> Before {
-        if req.pq.is_dropped() || self.is_stopped() {
-            return Before::Stop;
-        }
-        let paused = lock(&self.assigned).get(&req.mq).is_none_or(|a| a.paused);
-        if paused {
-            return Before::Delay(1000);
-        }
-        let queue_full = req.pq.lock().cached_count() > self.config.pull_threshold_for_queue;
-        if queue_full || self.buffered_msgs() > self.config.pull_threshold_for_all {
-            return Before::Delay(50);
-        }
-        req.pq.lock().mark_pulled(now_millis());
-        let delay = Before::Delay(self.config.pull_time_delay_when_exception_ms);
-        let Some(header) = self.ctx.pull_header(
-            &req.mq,
-            req.next_offset,
-            self.config.pull_batch_size,
-            None,
-            self.config.broker_suspend_max_time_ms,
-            true,
-        ) else {
-            return delay;
-        };
-        let Some(addr) = self.ctx.core.find_broker_addr(&req.mq.broker_name, req.broker_id) else {
-            return delay;
-        };
-        Before::Pull {
-            addr,
-            header,
-            timeout_ms: self.config.consumer_timeout_when_suspend_ms,
-        }
-    }
-
-    fn after_pull(&self, req: &mut PullRequest, result: Result<PullResponse>) -> After {
-        if req.pq.is_dropped() || self.is_stopped() {
-            return After::Stop;
-        }
-        match result {
-            Ok(resp) => self.on_pull_response(req, resp),
-            Err(e) => {
-                log::warn!("pull of {} failed: {e}", req.mq);
-                After::Delay(self.config.pull_time_delay_when_exception_ms)
-            }
-        }
-    }
-}
-
-struct LiteMember(Arc<LiteInner>);
-
-impl ConsumerMember for LiteMember {
-    fn group(&self) -> &str {
-        &self.0.ctx.group
-    }
-
-    fn consumer_data(&self) -> ConsumerData {
-        self.0.ctx.consumer_data()
-    }
-
-    fn topics(&self) -> Vec<String> {
-        self.0.ctx.topics()
-    }
-
-    fn update_subscribe_info(&self, topic: &str, queues: BTreeSet<MessageQueue>) {
-        self.0.ctx.set_subscribe_info(topic, queues);
-    }
-
-    fn rebalance(&self) {
-        self.0.rebalance();
-    }
-
-    fn persist_offsets(&self) {
-        if self.0.config.auto_commit {
-            if let Err(e) = self.0.commit_consumed(false) {
-                log::warn!("group {}: auto-commit failed: {e}", self.0.ctx.group);
-            }
-        }
-    }
-}
-
 /// A consumer the application polls (Java `DefaultLitePullConsumer`). Thread-safe; usually
 /// one thread polls. Dropping it (or [`LitePullConsumer::close`]) commits (when
 /// auto-committing) and unregisters from the brokers.
@@ -443,19 +193,12 @@ impl LitePullConsumer {
     fn start(b: LitePullConsumerBuilder) -> Result<LitePullConsumer> {
         check_group(&b.group)?;
         if b.config.pull_batch_size <= 0 || b.config.auto_commit_interval_ms == 0 {
-            return Err(Error::Config("pullBatchSize and autoCommitIntervalMillis must be positive".into()));
+            return Err(Error::Config(
+                "pullBatchSize and autoCommitIntervalMillis must be positive".into(),
+            ));
         }
         let instance = b.source.resolve()?;
         let core = instance.core().clone();
-        let offsets = match b.config.message_model {
-            MessageModel::Clustering => OffsetStore::remote(core.clone(), &b.group),
-            MessageModel::Broadcasting => {
-                let path = local_offsets_path(&b.config.offset_store_dir, &core.client_id, &b.group);
-                let store = OffsetStore::local(path, &b.group);
-                store.load()?;
-                store
-            }
-        };
         let ctx = GroupContext::new(
             core.clone(),
             b.group,
@@ -463,8 +206,8 @@ impl LitePullConsumer {
             ConsumeType::ConsumeActively,
             b.config.consume_from,
             b.strategy,
-            offsets,
-        );
+            &b.config.offset_store_dir,
+        )?;
         let inner = Arc::new_cyclic(|me| LiteInner {
             me: me.clone(),
             ctx,
@@ -485,7 +228,11 @@ impl LitePullConsumer {
         for (topic, expression) in &b.subscriptions {
             consumer.subscribe(topic, expression)?;
         }
-        log::info!("lite pull consumer {} started on {}", consumer.group(), core.client_id);
+        log::info!(
+            "lite pull consumer {} started on {}",
+            consumer.group(),
+            core.client_id
+        );
         Ok(consumer)
     }
 
@@ -502,7 +249,9 @@ impl LitePullConsumer {
     fn set_mode(&self, mode: Mode) -> Result<()> {
         let mut current = lock(&self.inner.mode);
         if *current != Mode::Unset && *current != mode {
-            return Err(Error::IllegalState("subscribe and assign cannot be mixed".into()));
+            return Err(Error::IllegalState(
+                "subscribe and assign cannot be mixed".into(),
+            ));
         }
         *current = mode;
         Ok(())
@@ -537,7 +286,11 @@ impl LitePullConsumer {
     pub fn assign(&self, queues: Vec<MessageQueue>) -> Result<()> {
         self.set_mode(Mode::Assign)?;
         let target: BTreeSet<MessageQueue> = queues.into_iter().collect();
-        for topic in target.iter().map(|mq| mq.topic.clone()).collect::<BTreeSet<_>>() {
+        for topic in target
+            .iter()
+            .map(|mq| mq.topic.clone())
+            .collect::<BTreeSet<_>>()
+        {
             if self.inner.ctx.subscription(&topic).is_none() {
                 self.inner.ctx.subscribe(&topic, "*");
             }
@@ -555,7 +308,13 @@ impl LitePullConsumer {
 
     /// The readable queues of `topic`.
     pub fn fetch_message_queues(&self, topic: &str) -> Result<Vec<MessageQueue>> {
-        Ok(self.inner.ctx.core.subscribe_queues(topic)?.into_iter().collect())
+        Ok(self
+            .inner
+            .ctx
+            .core
+            .subscribe_queues(topic)?
+            .into_iter()
+            .collect())
     }
 
     /// The queues currently assigned.
@@ -597,7 +356,10 @@ impl LitePullConsumer {
         let offsets: Vec<i64> = batch.msgs.iter().map(|m| m.queue_offset).collect();
         let watermark = batch.pq.lock().remove_messages(&offsets);
         if let Some(offset) = watermark {
-            if let Some(a) = lock(&self.inner.assigned).get_mut(&batch.mq).filter(|a| Arc::ptr_eq(&a.pq, &batch.pq)) {
+            if let Some(a) = lock(&self.inner.assigned)
+                .get_mut(&batch.mq)
+                .filter(|a| Arc::ptr_eq(&a.pq, &batch.pq))
+            {
                 a.consumed = Some(offset);
             }
         }
@@ -629,7 +391,10 @@ impl LitePullConsumer {
         let core = &self.inner.ctx.core;
         let addr = core.find_broker_master_or_refresh(&mq.broker_name, &mq.topic)?;
         let timeout = core.config.rpc_timeout_ms;
-        Ok((core.api.get_min_offset(&addr, mq, timeout)?, core.api.get_max_offset(&addr, mq, timeout)?))
+        Ok((
+            core.api.get_min_offset(&addr, mq, timeout)?,
+            core.api.get_max_offset(&addr, mq, timeout)?,
+        ))
     }
 
     /// Continues `mq` at `offset` (which must lie within the queue's min and max offsets);
@@ -640,7 +405,9 @@ impl LitePullConsumer {
         }
         let (min, max) = self.queue_bounds(mq)?;
         if offset < min || offset > max {
-            return Err(Error::IllegalState(format!("offset {offset} of {mq} is outside [{min}, {max}]")));
+            return Err(Error::IllegalState(format!(
+                "offset {offset} of {mq} is outside [{min}, {max}]"
+            )));
         }
         self.inner.start_queue(mq, offset, Some(offset));
         Ok(())

@@ -47,7 +47,7 @@ pub(crate) enum Before {
     /// Pull with this header from `addr`.
     Pull {
         addr: String,
-        header: PullMessageRequestHeader,
+        header: Box<PullMessageRequestHeader>,
         timeout_ms: u64,
     },
     /// Try again after this many ms.

@@ -7,7 +7,6 @@
 //! `consume_concurrent` and `consume_orderly`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -15,218 +14,17 @@ use protocol::body::{ConsumeType, ConsumerData, MessageModel, MessageQueue};
 use protocol::util::clock::now_millis;
 
 use super::allocate::{AllocateStrategy, Averagely};
-use super::group::{retry_topic, ConsumeFrom, GroupContext};
-use super::listener::{ConcurrentListener, MessageListener, OrderlyListener};
-use super::offset_store::{default_local_dir, local_offsets_path, OffsetStore, ReadOffsetType};
-use super::process_queue::{FlowLimits, ProcessQueue};
+use super::group::{retry_topic, GroupContext};
+use super::listener::MessageListener;
+use super::offset_store::ReadOffsetType;
+use super::process_queue::ProcessQueue;
 use super::pull_loop::{After, Before, PullOwner, PullRequest};
+use super::push_config::{PushConsumerBuilder, PushConsumerConfig};
 use crate::api::{PullResponse, PullStatus};
-use crate::config::ClientConfig;
 use crate::error::{Error, Result};
 use crate::instance::{lock, ClientInstance, ConsumerMember, InstanceCore, InstanceSource};
-use crate::producer::validate::check_group;
+use crate::producer::validate::{check_group, check_topic};
 use crate::scheduler::Executor;
-
-/// Push consumer settings (Java `DefaultMQPushConsumer`). Durations in ms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushConsumerConfig {
-    /// Clustering (default) or broadcasting.
-    pub message_model: MessageModel,
-    /// Where a queue without a stored offset starts. Default [`ConsumeFrom::LastOffset`].
-    pub consume_from: ConsumeFrom,
-    /// Consume threads. Default 20 (`consumeThreadMin`).
-    pub consume_thread_nums: usize,
-    /// Messages per listener call. Default 1.
-    pub consume_message_batch_max_size: usize,
-    /// Messages per pull. Default 32.
-    pub pull_batch_size: i32,
-    /// Cached messages per queue before pulling pauses. Default 1000.
-    pub pull_threshold_for_queue: usize,
-    /// Cached body MiB per queue before pulling pauses. Default 100.
-    pub pull_threshold_size_for_queue_mib: u64,
-    /// Largest offset span of cached messages (concurrent only). Default 2000.
-    pub consume_concurrently_max_span: i64,
-    /// Deliveries before a message goes to the dead-letter queue; -1 means 16 for concurrent
-    /// and unlimited for orderly consumers. Default -1.
-    pub max_reconsume_times: i32,
-    /// Orderly: suspension after a failed call. Default 1000.
-    pub suspend_current_queue_time_ms: u64,
-    /// How long the broker may hold a pull (long polling). Default 15 000.
-    pub broker_suspend_max_time_ms: u64,
-    /// RPC timeout of a held pull. Default 30 000.
-    pub consumer_timeout_when_suspend_ms: u64,
-    /// Pause after a failed pull. Default 3000.
-    pub pull_time_delay_when_exception_ms: u64,
-    /// Pause while flow control applies. Default 50.
-    pub pull_time_delay_when_flow_control_ms: u64,
-    /// Broadcasting: directory of the local offset files. Default `~/.rocketmq_offsets`.
-    pub offset_store_dir: PathBuf,
-}
-
-impl Default for PushConsumerConfig {
-    fn default() -> Self {
-        PushConsumerConfig {
-            message_model: MessageModel::Clustering,
-            consume_from: ConsumeFrom::LastOffset,
-            consume_thread_nums: 20,
-            consume_message_batch_max_size: 1,
-            pull_batch_size: 32,
-            pull_threshold_for_queue: 1000,
-            pull_threshold_size_for_queue_mib: 100,
-            consume_concurrently_max_span: 2000,
-            max_reconsume_times: -1,
-            suspend_current_queue_time_ms: 1000,
-            broker_suspend_max_time_ms: 15_000,
-            consumer_timeout_when_suspend_ms: 30_000,
-            pull_time_delay_when_exception_ms: 3000,
-            pull_time_delay_when_flow_control_ms: 50,
-            offset_store_dir: default_local_dir(),
-        }
-    }
-}
-
-impl PushConsumerConfig {
-    /// Checks every field; the error names the offending key.
-    pub fn validate(&self) -> Result<()> {
-        let positive = [
-            ("consumeThreadMin", self.consume_thread_nums as u64),
-            ("consumeMessageBatchMaxSize", self.consume_message_batch_max_size as u64),
-            ("pullBatchSize", self.pull_batch_size.max(0) as u64),
-            ("pullThresholdForQueue", self.pull_threshold_for_queue as u64),
-            ("pullThresholdSizeForQueue", self.pull_threshold_size_for_queue_mib),
-            ("consumerTimeoutMillisWhenSuspend", self.consumer_timeout_when_suspend_ms),
-        ];
-        for (key, v) in positive {
-            if v == 0 {
-                return Err(Error::Config(format!("{key} must be positive")));
-            }
-        }
-        if self.consumer_timeout_when_suspend_ms <= self.broker_suspend_max_time_ms {
-            return Err(Error::Config(
-                "consumerTimeoutMillisWhenSuspend must exceed brokerSuspendMaxTimeMillis".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    pub(crate) fn flow_limits(&self, orderly: bool) -> FlowLimits {
-        FlowLimits {
-            max_count: self.pull_threshold_for_queue,
-            max_bytes: self.pull_threshold_size_for_queue_mib * 1024 * 1024,
-            max_span: (!orderly).then_some(self.consume_concurrently_max_span),
-        }
-    }
-}
-
-/// Builds a [`PushConsumer`].
-pub struct PushConsumerBuilder {
-    group: String,
-    config: PushConsumerConfig,
-    source: InstanceSource,
-    subscriptions: Vec<(String, String)>,
-    strategy: Arc<dyn AllocateStrategy>,
-    listener: Option<MessageListener>,
-}
-
-impl std::fmt::Debug for PushConsumerBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PushConsumerBuilder")
-            .field("group", &self.group)
-            .field("subscriptions", &self.subscriptions)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PushConsumerBuilder {
-    /// Uses a private client instance for the NameServers `addrs`.
-    pub fn name_server(mut self, addrs: &str) -> Self {
-        self.source.set_namesrv(addrs);
-        self
-    }
-
-    /// Uses a private client instance with this configuration.
-    pub fn client_config(mut self, config: ClientConfig) -> Self {
-        self.source = InstanceSource::Config(config);
-        self
-    }
-
-    /// Shares an existing client instance.
-    pub fn instance(mut self, instance: Arc<ClientInstance>) -> Self {
-        self.source = InstanceSource::Shared(instance);
-        self
-    }
-
-    /// Replaces all consumer settings.
-    pub fn config(mut self, config: PushConsumerConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Subscribes `topic` with a tag expression (`*`, `TagA || TagB`).
-    pub fn subscribe(mut self, topic: impl Into<String>, expression: impl Into<String>) -> Self {
-        self.subscriptions.push((topic.into(), expression.into()));
-        self
-    }
-
-    /// Clustering (default) or broadcasting.
-    pub fn message_model(mut self, model: MessageModel) -> Self {
-        self.config.message_model = model;
-        self
-    }
-
-    /// Where queues without a stored offset start.
-    pub fn consume_from(mut self, from: ConsumeFrom) -> Self {
-        self.config.consume_from = from;
-        self
-    }
-
-    /// The queue allocation strategy (default [`Averagely`]).
-    pub fn allocate_strategy(mut self, strategy: impl AllocateStrategy + 'static) -> Self {
-        self.strategy = Arc::new(strategy);
-        self
-    }
-
-    /// Consume threads (default 20).
-    pub fn consume_threads(mut self, n: usize) -> Self {
-        self.config.consume_thread_nums = n;
-        self
-    }
-
-    /// Messages per listener call (default 1).
-    pub fn consume_batch_size(mut self, n: usize) -> Self {
-        self.config.consume_message_batch_max_size = n;
-        self
-    }
-
-    /// Deliveries before the dead-letter queue (-1: 16 concurrent, unlimited orderly).
-    pub fn max_reconsume_times(mut self, n: i32) -> Self {
-        self.config.max_reconsume_times = n;
-        self
-    }
-
-    /// Broadcasting: where local offset files are kept.
-    pub fn offset_store_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.config.offset_store_dir = dir.into();
-        self
-    }
-
-    /// Consumes concurrently with `listener`.
-    pub fn listener_concurrently(mut self, listener: impl ConcurrentListener) -> Self {
-        self.listener = Some(MessageListener::Concurrently(Arc::new(listener)));
-        self
-    }
-
-    /// Consumes each queue in order with `listener`.
-    pub fn listener_orderly(mut self, listener: impl OrderlyListener) -> Self {
-        self.listener = Some(MessageListener::Orderly(Arc::new(listener)));
-        self
-    }
-
-    /// Starts consuming.
-    pub fn start(self) -> Result<PushConsumer> {
-        PushConsumer::start(self)
-    }
-}
 
 /// Everything a running push consumer shares with its pull loops and consume threads.
 pub(crate) struct PushInner {
@@ -268,7 +66,13 @@ impl PushInner {
     }
 
     /// Hands pulled messages to the consume service.
-    fn submit(&self, msgs: Vec<protocol::message::MessageExt>, pq: Arc<ProcessQueue>, mq: MessageQueue, dispatch: bool) {
+    fn submit(
+        &self,
+        msgs: Vec<protocol::message::MessageExt>,
+        pq: Arc<ProcessQueue>,
+        mq: MessageQueue,
+        dispatch: bool,
+    ) {
         let Some(me) = self.me.upgrade() else { return };
         if self.listener.is_orderly() {
             if dispatch {
@@ -277,6 +81,27 @@ impl PushInner {
         } else {
             me.submit_concurrent(msgs, pq, mq);
         }
+    }
+
+    /// The delay before the next pull of `req` when pulling must wait: consumer paused, flow
+    /// control (count, bytes, span), or an orderly queue not locked yet.
+    fn pull_blocked(&self, req: &PullRequest) -> Option<u64> {
+        let flow = {
+            let mut pq = req.pq.lock();
+            pq.mark_pulled(now_millis());
+            pq.flow_control(&self.config.flow_limits(self.listener.is_orderly()))
+        };
+        if self.paused.load(Ordering::Acquire) {
+            return Some(1000);
+        }
+        if let Some(reason) = flow {
+            log::debug!("{}: flow control {reason:?}", req.mq);
+            return Some(self.config.pull_time_delay_when_flow_control_ms);
+        }
+        if self.needs_locks() && !req.pq.lock().is_locked() {
+            return Some(3000);
+        }
+        None
     }
 
     fn on_pull_response(&self, req: &mut PullRequest, resp: PullResponse) -> After {
@@ -304,7 +129,11 @@ impl PushInner {
                 }
             }
             PullStatus::OffsetIllegal => {
-                log::warn!("{}: offset {} illegal, moving to {next}", req.mq, req.next_offset);
+                log::warn!(
+                    "{}: offset {} illegal, moving to {next}",
+                    req.mq,
+                    req.next_offset
+                );
                 req.next_offset = next;
                 req.pq.lock().clear();
                 self.ctx.offsets.update(&req.mq, next, false);
@@ -323,24 +152,15 @@ impl PullOwner for PushInner {
         if req.pq.is_dropped() || self.is_stopped() {
             return Before::Stop;
         }
-        let now = now_millis();
-        let flow = {
-            let mut pq = req.pq.lock();
-            pq.mark_pulled(now);
-            pq.flow_control(&self.config.flow_limits(self.listener.is_orderly()))
-        };
-        if self.paused.load(Ordering::Acquire) {
-            return Before::Delay(1000);
-        }
-        if let Some(reason) = flow {
-            log::debug!("{}: flow control {reason:?}", req.mq);
-            return Before::Delay(self.config.pull_time_delay_when_flow_control_ms);
-        }
-        if self.needs_locks() && !req.pq.lock().is_locked() {
-            return Before::Delay(3000);
+        if let Some(delay_ms) = self.pull_blocked(req) {
+            return Before::Delay(delay_ms);
         }
         let commit = if self.is_clustering() {
-            self.ctx.offsets.read(&req.mq, ReadOffsetType::Memory).ok().flatten()
+            self.ctx
+                .offsets
+                .read(&req.mq, ReadOffsetType::Memory)
+                .ok()
+                .flatten()
         } else {
             None
         };
@@ -355,12 +175,16 @@ impl PullOwner for PushInner {
         ) else {
             return delay;
         };
-        let Some(addr) = self.ctx.core.find_broker_addr(&req.mq.broker_name, req.broker_id) else {
+        let Some(addr) = self
+            .ctx
+            .core
+            .find_broker_addr(&req.mq.broker_name, req.broker_id)
+        else {
             return delay;
         };
         Before::Pull {
             addr,
-            header,
+            header: Box::new(header),
             timeout_ms: self.config.consumer_timeout_when_suspend_ms,
         }
     }
@@ -457,54 +281,22 @@ impl PushConsumer {
         }
     }
 
-    fn start(b: PushConsumerBuilder) -> Result<PushConsumer> {
+    pub(super) fn start(b: PushConsumerBuilder) -> Result<PushConsumer> {
         check_group(&b.group)?;
         b.config.validate()?;
-        let listener = b
-            .listener
-            .ok_or_else(|| Error::Config("no message listener registered".into()))?;
         if b.subscriptions.is_empty() {
             return Err(Error::Config("no topic subscribed".into()));
         }
         let instance = b.source.resolve()?;
-        let core = instance.core().clone();
-        let offsets = match b.config.message_model {
-            MessageModel::Clustering => OffsetStore::remote(core.clone(), &b.group),
-            MessageModel::Broadcasting => {
-                let path = local_offsets_path(&b.config.offset_store_dir, &core.client_id, &b.group);
-                let store = OffsetStore::local(path, &b.group);
-                store.load()?;
-                store
-            }
-        };
-        let ctx = GroupContext::new(
-            core.clone(),
-            b.group.clone(),
-            b.config.message_model,
-            ConsumeType::ConsumePassively,
-            b.config.consume_from,
+        let inner = Self::build_inner(
+            instance.core(),
+            b.group,
+            b.config,
+            b.subscriptions,
             b.strategy,
-            offsets,
-        );
-        for (topic, expression) in &b.subscriptions {
-            crate::producer::validate::check_topic(topic).map_err(|e| Error::Config(e.to_string()))?;
-            ctx.subscribe(topic, expression);
-        }
-        if b.config.message_model == MessageModel::Clustering {
-            ctx.subscribe(&retry_topic(&b.group), "*");
-        }
-        let pool = Executor::start(&format!("client-consume-{}", b.group), b.config.consume_thread_nums)
-            .map_err(|e| Error::Config(format!("cannot start consume threads: {e}")))?;
-        let inner = Arc::new_cyclic(|me| PushInner {
-            me: me.clone(),
-            ctx,
-            config: b.config,
-            listener,
-            pool,
-            table: Mutex::new(BTreeMap::new()),
-            stopped: AtomicBool::new(false),
-            paused: AtomicBool::new(false),
-        });
+            b.listener,
+        )?;
+        let core = instance.core();
         if let Err(e) = core.register_consumer(Arc::new(PushMember(inner.clone()))) {
             inner.pool.shutdown();
             return Err(e);
@@ -515,12 +307,60 @@ impl PushConsumer {
             inner.schedule_lock_renewal();
         }
         core.request_rebalance();
-        log::info!("push consumer {} started on {}", inner.ctx.group, core.client_id);
+        log::info!(
+            "push consumer {} started on {}",
+            inner.ctx.group,
+            core.client_id
+        );
         Ok(PushConsumer {
             inner,
             instance,
             closed: AtomicBool::new(false),
         })
+    }
+
+    fn build_inner(
+        core: &Arc<InstanceCore>,
+        group: String,
+        config: PushConsumerConfig,
+        subscriptions: Vec<(String, String)>,
+        strategy: Arc<dyn AllocateStrategy>,
+        listener: Option<MessageListener>,
+    ) -> Result<Arc<PushInner>> {
+        let listener =
+            listener.ok_or_else(|| Error::Config("no message listener registered".into()))?;
+        let model = config.message_model;
+        let ctx = GroupContext::new(
+            core.clone(),
+            group.clone(),
+            model,
+            ConsumeType::ConsumePassively,
+            config.consume_from,
+            strategy,
+            &config.offset_store_dir,
+        )?;
+        for (topic, expression) in &subscriptions {
+            check_topic(topic).map_err(|e| Error::Config(e.to_string()))?;
+            ctx.subscribe(topic, expression);
+        }
+        if model == MessageModel::Clustering {
+            ctx.subscribe(&retry_topic(&group), "*");
+        }
+        let pool = Executor::start(
+            &format!("client-consume-{group}"),
+            config.consume_thread_nums,
+        )
+        .map_err(|e| Error::Config(format!("cannot start consume threads: {e}")))?;
+        Ok(Arc::new_cyclic(|me| PushInner {
+            me: me.clone(),
+            ctx,
+            config,
+            listener,
+            pool,
+            table: Mutex::new(BTreeMap::new()),
+            stopped: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+        }))
     }
 
     /// The consumer group.
@@ -572,7 +412,10 @@ impl PushConsumer {
         inner.pool.shutdown();
         let owned = inner.owned_queues();
         if let Err(e) = inner.ctx.offsets.persist_all(&owned) {
-            log::warn!("group {}: persisting offsets at close failed: {e}", inner.ctx.group);
+            log::warn!(
+                "group {}: persisting offsets at close failed: {e}",
+                inner.ctx.group
+            );
         }
         if inner.needs_locks() {
             inner.unlock_all();

@@ -118,7 +118,11 @@ impl PushInner {
         ok
     }
 
-    fn lock_on_broker(&self, broker_name: &str, mqs: BTreeSet<MessageQueue>) -> BTreeSet<MessageQueue> {
+    fn lock_on_broker(
+        &self,
+        broker_name: &str,
+        mqs: BTreeSet<MessageQueue>,
+    ) -> BTreeSet<MessageQueue> {
         let core = &self.ctx.core;
         let Some(addr) = core.find_broker_master(broker_name) else {
             return BTreeSet::new();
@@ -129,7 +133,10 @@ impl PushInner {
             mq_set: mqs,
             only_this_broker: false,
         };
-        match core.api.lock_batch_mq(&addr, &body, core.config.rpc_timeout_ms) {
+        match core
+            .api
+            .lock_batch_mq(&addr, &body, core.config.rpc_timeout_ms)
+        {
             Ok(locked) => locked,
             Err(e) => {
                 log::warn!("LOCK_BATCH_MQ to {addr} failed: {e}");
@@ -142,7 +149,10 @@ impl PushInner {
     pub(crate) fn lock_all(&self) {
         let mut by_broker: BTreeMap<String, BTreeSet<MessageQueue>> = BTreeMap::new();
         for mq in self.owned_queues() {
-            by_broker.entry(mq.broker_name.clone()).or_default().insert(mq);
+            by_broker
+                .entry(mq.broker_name.clone())
+                .or_default()
+                .insert(mq);
         }
         let now = now_millis();
         for (broker, mqs) in by_broker {
@@ -160,7 +170,10 @@ impl PushInner {
         let core = &self.ctx.core;
         let mut by_broker: BTreeMap<&str, BTreeSet<MessageQueue>> = BTreeMap::new();
         for mq in mqs {
-            by_broker.entry(mq.broker_name.as_str()).or_default().insert(mq.clone());
+            by_broker
+                .entry(mq.broker_name.as_str())
+                .or_default()
+                .insert(mq.clone());
         }
         for (broker, mq_set) in by_broker {
             let Some(addr) = core.find_broker_master(broker) else {
@@ -172,7 +185,10 @@ impl PushInner {
                 mq_set,
                 only_this_broker: false,
             };
-            if let Err(e) = core.api.unlock_batch_mq(&addr, &body, core.config.rpc_timeout_ms, oneway) {
+            if let Err(e) =
+                core.api
+                    .unlock_batch_mq(&addr, &body, core.config.rpc_timeout_ms, oneway)
+            {
                 log::warn!("UNLOCK_BATCH_MQ to {addr} failed: {e}");
             }
         }

@@ -160,7 +160,14 @@ mod tests {
     fn target_by_model() {
         let all: BTreeSet<_> = (0..4).map(mq).collect();
         let cids = vec!["c1".to_string(), "c0".to_string(), "c0".to_string()];
-        let b = compute_target(MessageModel::Broadcasting, &Averagely, "G", "c1", &all, &cids);
+        let b = compute_target(
+            MessageModel::Broadcasting,
+            &Averagely,
+            "G",
+            "c1",
+            &all,
+            &cids,
+        );
         assert_eq!(b, all);
         // Sorted and deduplicated: c0 is index 0, c1 index 1.
         let c = compute_target(MessageModel::Clustering, &Averagely, "G", "c1", &all, &cids);

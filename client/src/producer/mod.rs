@@ -9,8 +9,8 @@
 //! | [`transaction`] | [`TransactionProducer`], [`TransactionListener`] |
 //! | [`validate`] | message checks before sending, extra message builders |
 
-mod send;
 pub mod selector;
+mod send;
 pub mod transaction;
 pub mod validate;
 
@@ -25,11 +25,15 @@ use protocol::message::Message;
 pub use crate::api::SendStatus;
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
-use crate::instance::{ClientInstance, InstanceSource, ProducerMember, CLIENT_INNER_PRODUCER_GROUP};
+use crate::instance::{
+    ClientInstance, InstanceSource, ProducerMember, CLIENT_INNER_PRODUCER_GROUP,
+};
 use crate::route::AUTO_CREATE_TOPIC_KEY;
-pub(crate) use send::{Prepared, SendCore};
 pub use selector::{MessageQueueSelector, SelectByHash, SelectQueue};
-pub use transaction::{LocalTransactionState, TransactionListener, TransactionProducer, TransactionSendResult};
+pub(crate) use send::{Prepared, SendCore};
+pub use transaction::{
+    LocalTransactionState, TransactionListener, TransactionProducer, TransactionSendResult,
+};
 pub use validate::{MessageExtBuilder, DEFAULT_MAX_MESSAGE_BYTES};
 
 /// Producer settings (Java `DefaultMQProducer`). Durations in ms, sizes in bytes.
@@ -89,7 +93,9 @@ impl ProducerConfig {
             return Err(Error::Config("maxMessageSize must be positive".into()));
         }
         if self.default_topic_queue_nums <= 0 {
-            return Err(Error::Config("defaultTopicQueueNums must be positive".into()));
+            return Err(Error::Config(
+                "defaultTopicQueueNums must be positive".into(),
+            ));
         }
         if self.create_topic_key.is_empty() {
             return Err(Error::Config("createTopicKey must not be empty".into()));
@@ -177,7 +183,7 @@ impl ProducerBuilder {
 
     /// Uses a private client instance with this configuration.
     pub fn client_config(mut self, config: ClientConfig) -> Self {
-        self.source = InstanceSource::Config(config);
+        self.source = InstanceSource::Config(Box::new(config));
         self
     }
 
@@ -298,7 +304,11 @@ impl Producer {
         let send = Arc::new(SendCore::new(instance.core().clone(), group, config));
         instance.core().register_producer(member(&send))?;
         instance.core().schedule_heartbeat();
-        log::info!("producer {} started on {}", send.group, instance.client_id());
+        log::info!(
+            "producer {} started on {}",
+            send.group,
+            instance.client_id()
+        );
         Ok(Producer {
             send,
             instance,
@@ -388,7 +398,11 @@ impl Producer {
     /// Sends `msg` without waiting; `callback` runs once on a client callback thread (or on
     /// the caller's thread if the message is rejected before sending). It must not block for
     /// long: callbacks share a small pool.
-    pub fn send_with_callback(&self, msg: Message, callback: impl FnOnce(Result<SendResult>) + Send + 'static) {
+    pub fn send_with_callback(
+        &self,
+        msg: Message,
+        callback: impl FnOnce(Result<SendResult>) + Send + 'static,
+    ) {
         self.send_with_callback_boxed(msg, Box::new(callback));
     }
 
@@ -428,7 +442,9 @@ impl Producer {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.instance.core().unregister(Some(&self.send.group), None);
+        self.instance
+            .core()
+            .unregister(Some(&self.send.group), None);
         log::info!("producer {} closed", self.send.group);
     }
 }

@@ -182,12 +182,19 @@ impl SendCore {
     }
 
     /// One attempt to `mq`, no retries.
-    pub(crate) fn send_kernel(&self, p: &Prepared, mq: &MessageQueue, timeout_ms: u64) -> Result<SendResult> {
-        let addr = self.core.find_broker_master_or_refresh(&mq.broker_name, &p.topic)?;
-        let (status, header) = self
+    pub(crate) fn send_kernel(
+        &self,
+        p: &Prepared,
+        mq: &MessageQueue,
+        timeout_ms: u64,
+    ) -> Result<SendResult> {
+        let addr = self
             .core
-            .api
-            .send_message(&addr, self.request_for(p, mq), timeout_ms)?;
+            .find_broker_master_or_refresh(&mq.broker_name, &p.topic)?;
+        let (status, header) =
+            self.core
+                .api
+                .send_message(&addr, self.request_for(p, mq), timeout_ms)?;
         Ok(Self::build_result(p, mq, status, header))
     }
 
@@ -226,7 +233,8 @@ impl SendCore {
             let latency = begin.elapsed().as_millis() as u64;
             match result {
                 Ok(r) => {
-                    self.fault.update(&mq.broker_name, latency, false, now_millis());
+                    self.fault
+                        .update(&mq.broker_name, latency, false, now_millis());
                     let retry_store = self.config.retry_another_broker_when_not_store_ok
                         && r.status != SendStatus::SendOk
                         && attempt + 1 < attempts;
@@ -255,7 +263,12 @@ impl SendCore {
     }
 
     /// An asynchronous send with retries; `callback` runs once on a callback thread.
-    pub(crate) fn send_async(self: &Arc<Self>, p: Prepared, fixed: Option<MessageQueue>, callback: SendCallback) {
+    pub(crate) fn send_async(
+        self: &Arc<Self>,
+        p: Prepared,
+        fixed: Option<MessageQueue>,
+        callback: SendCallback,
+    ) {
         let attempts = if fixed.is_some() {
             1
         } else {
@@ -279,8 +292,12 @@ impl SendCore {
             Some(mq) => mq.clone(),
             None => self.select(p, None)?,
         };
-        let addr = self.core.find_broker_master_or_refresh(&mq.broker_name, &p.topic)?;
-        self.core.api.send_message_oneway(&addr, self.request_for(p, &mq))
+        let addr = self
+            .core
+            .find_broker_master_or_refresh(&mq.broker_name, &p.topic)?;
+        self.core
+            .api
+            .send_message_oneway(&addr, self.request_for(p, &mq))
     }
 
     /// The writable queues of `topic` (for selectors).
@@ -314,11 +331,16 @@ impl AsyncSend {
         let elapsed = self.start.elapsed().as_millis() as u64;
         if elapsed >= timeout {
             let what = format!("asynchronous send to topic {}", self.prepared.topic);
-            return (self.callback)(Err(Error::Timeout { what, timeout_ms: timeout }));
+            return (self.callback)(Err(Error::Timeout {
+                what,
+                timeout_ms: timeout,
+            }));
         }
         let mq = match &self.fixed {
             Some(mq) => Ok(mq.clone()),
-            None => self.send.select(&self.prepared, self.last_broker.as_deref()),
+            None => self
+                .send
+                .select(&self.prepared, self.last_broker.as_deref()),
         };
         let target = mq.and_then(|mq| {
             let addr = self
@@ -369,7 +391,10 @@ impl AsyncSend {
 
     fn retry_or_fail(mut self, broker: Option<String>, e: Error, _latency_ms: u64) {
         if self.attempts_left > 0 && is_retryable(&e) && !self.send.core.is_stopped() {
-            log::warn!("asynchronous send to {} failed, retrying: {e}", self.prepared.topic);
+            log::warn!(
+                "asynchronous send to {} failed, retrying: {e}",
+                self.prepared.topic
+            );
             if broker.is_some() {
                 self.last_broker = broker;
             } else {
@@ -395,9 +420,13 @@ mod tests {
         assert!(is_retryable(&broker(ResponseCode::SYSTEM_BUSY)));
         assert!(is_retryable(&broker(ResponseCode::TOPIC_NOT_EXIST)));
         assert!(!is_retryable(&broker(ResponseCode::MESSAGE_ILLEGAL)));
-        assert!(is_retryable(&Error::Remoting(RemotingError::ConnectionClosed { addr: "b".into() })));
+        assert!(is_retryable(&Error::Remoting(
+            RemotingError::ConnectionClosed { addr: "b".into() }
+        )));
         assert!(!is_retryable(&Error::Remoting(RemotingError::Shutdown)));
         assert!(!is_retryable(&Error::InvalidMessage("x".into())));
-        assert!(is_retryable(&Error::BrokerNotFound { broker_name: "b".into() }));
+        assert!(is_retryable(&Error::BrokerNotFound {
+            broker_name: "b".into()
+        }));
     }
 }

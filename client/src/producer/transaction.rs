@@ -10,8 +10,8 @@ use std::sync::Arc;
 use protocol::header::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader};
 use protocol::message::{decode_offset_msg_id, keys, Message, MessageExt};
 use protocol::remoting::{ConnId, RemotingHandle};
-use protocol::{RemotingCommand, RequestCode};
 use protocol::util::clock::now_millis;
+use protocol::{RemotingCommand, RequestCode};
 
 use super::{validate, Producer, ProducerBuilder, SendResult, SendStatus};
 use crate::config::ClientConfig;
@@ -81,8 +81,17 @@ impl ProducerMember for TransactionMember {
         &self.group
     }
 
-    fn check_transaction(&self, conn: ConnId, header: CheckTransactionStateRequestHeader, msg: MessageExt) {
-        let (group, listener, handle) = (self.group.clone(), self.listener.clone(), self.handle.clone());
+    fn check_transaction(
+        &self,
+        conn: ConnId,
+        header: CheckTransactionStateRequestHeader,
+        msg: MessageExt,
+    ) {
+        let (group, listener, handle) = (
+            self.group.clone(),
+            self.listener.clone(),
+            self.handle.clone(),
+        );
         let accepted = self.checks.execute(move || {
             let state = guarded(|| listener.check_local(&msg));
             let end = check_answer(&group, &header, &msg, state);
@@ -93,7 +102,10 @@ impl ProducerMember for TransactionMember {
             }
         });
         if !accepted {
-            log::warn!("transaction check dropped: producer {} is closing", self.group);
+            log::warn!(
+                "transaction check dropped: producer {} is closing",
+                self.group
+            );
         }
     }
 }
@@ -234,7 +246,10 @@ impl std::fmt::Debug for TransactionProducer {
 
 impl TransactionProducer {
     /// A builder for producer group `group` with `listener`.
-    pub fn builder(group: impl Into<String>, listener: impl TransactionListener) -> TransactionProducerBuilder {
+    pub fn builder(
+        group: impl Into<String>,
+        listener: impl TransactionListener,
+    ) -> TransactionProducerBuilder {
         TransactionProducerBuilder {
             inner: Producer::builder(group),
             listener: Arc::new(listener),
@@ -280,7 +295,10 @@ impl TransactionProducer {
             LocalTransactionState::RollbackMessage
         };
         if let Err(e) = self.end_transaction(&result, &msg.topic, state) {
-            log::warn!("END_TRANSACTION for {} failed (the broker will check back): {e}", result.msg_id);
+            log::warn!(
+                "END_TRANSACTION for {} failed (the broker will check back): {e}",
+                result.msg_id
+            );
         }
         Ok(TransactionSendResult {
             send_result: result,
@@ -288,7 +306,12 @@ impl TransactionProducer {
         })
     }
 
-    fn end_transaction(&self, result: &SendResult, topic: &str, state: LocalTransactionState) -> Result<()> {
+    fn end_transaction(
+        &self,
+        result: &SendResult,
+        topic: &str,
+        state: LocalTransactionState,
+    ) -> Result<()> {
         let send = self.producer.send_core();
         let (_, commit_log_offset) = decode_offset_msg_id(&result.offset_msg_id)?;
         let addr = send
@@ -328,14 +351,20 @@ mod tests {
     #[test]
     fn commit_or_rollback_codes() {
         assert_eq!(LocalTransactionState::CommitMessage.commit_or_rollback(), 8);
-        assert_eq!(LocalTransactionState::RollbackMessage.commit_or_rollback(), 12);
+        assert_eq!(
+            LocalTransactionState::RollbackMessage.commit_or_rollback(),
+            12
+        );
         assert_eq!(LocalTransactionState::Unknown.commit_or_rollback(), 0);
     }
 
     #[test]
     fn panics_become_unknown() {
         assert_eq!(guarded(|| panic!("boom")), LocalTransactionState::Unknown);
-        assert_eq!(guarded(|| LocalTransactionState::CommitMessage), LocalTransactionState::CommitMessage);
+        assert_eq!(
+            guarded(|| LocalTransactionState::CommitMessage),
+            LocalTransactionState::CommitMessage
+        );
     }
 
     #[test]

@@ -99,9 +99,9 @@ fn has_separator(s: &str) -> bool {
 
 fn check_numeric(msg: &Message, key: &str) -> Result<()> {
     match msg.properties.get(key) {
-        Some(v) if v.parse::<i64>().map_or(true, |n| n < 0) => Err(Error::InvalidMessage(
-            format!("property {key}={v:?} must be a non-negative integer"),
-        )),
+        Some(v) if v.parse::<i64>().map_or(true, |n| n < 0) => Err(Error::InvalidMessage(format!(
+            "property {key}={v:?} must be a non-negative integer"
+        ))),
         _ => Ok(()),
     }
 }
@@ -156,10 +156,14 @@ pub fn check_message(msg: &Message, max_message_bytes: usize) -> Result<()> {
 /// same WAIT flag; the total of bodies within `max_message_bytes`.
 pub fn check_batch(msgs: &[Message], max_message_bytes: usize) -> Result<()> {
     let Some(first) = msgs.first() else {
-        return Err(Error::InvalidMessage("a batch needs at least one message".into()));
+        return Err(Error::InvalidMessage(
+            "a batch needs at least one message".into(),
+        ));
     };
     if first.topic.starts_with("%RETRY%") {
-        return Err(Error::InvalidMessage("retry topics do not accept batches".into()));
+        return Err(Error::InvalidMessage(
+            "retry topics do not accept batches".into(),
+        ));
     }
     let mut total = 0usize;
     for msg in msgs {
@@ -171,10 +175,14 @@ pub fn check_batch(msgs: &[Message], max_message_bytes: usize) -> Result<()> {
             )));
         }
         if msg.delay_level() > 0 || msg.properties.contains_key(keys::TIMER_DELIVER_MS) {
-            return Err(Error::InvalidMessage("batched messages cannot be delayed".into()));
+            return Err(Error::InvalidMessage(
+                "batched messages cannot be delayed".into(),
+            ));
         }
         if msg.is_wait_store_msg_ok() != first.is_wait_store_msg_ok() {
-            return Err(Error::InvalidMessage("a batch must use one WAIT flag".into()));
+            return Err(Error::InvalidMessage(
+                "a batch must use one WAIT flag".into(),
+            ));
         }
         total += msg.body.len();
     }
@@ -210,7 +218,9 @@ mod tests {
     use super::*;
 
     fn ok_msg() -> Message {
-        Message::new("TopicTest", "hello").with_tags("A").with_keys(["k"])
+        Message::new("TopicTest", "hello")
+            .with_tags("A")
+            .with_keys(["k"])
     }
 
     #[test]
@@ -218,7 +228,15 @@ mod tests {
         for good in ["T", "a-b_c%d|e", &"x".repeat(127), "%RETRY%G"] {
             assert_eq!(check_topic(good), Ok(()), "{good}");
         }
-        for bad in ["", "a b", "a.b", "中文", &"x".repeat(128), "TBW102", "SCHEDULE_TOPIC_XXXX"] {
+        for bad in [
+            "",
+            "a b",
+            "a.b",
+            "中文",
+            &"x".repeat(128),
+            "TBW102",
+            "SCHEDULE_TOPIC_XXXX",
+        ] {
             assert!(check_topic(bad).is_err(), "{bad}");
         }
     }
@@ -243,7 +261,13 @@ mod tests {
     fn reserved_and_malformed_properties() {
         let user = ok_msg().with_property("color", "blue").with_delay_level(3);
         assert_eq!(check_message(&user, 100), Ok(()));
-        for key in [keys::TRAN_MSG, keys::PGROUP, keys::REAL_TOPIC, keys::RETRY_TOPIC, keys::MIN_OFFSET] {
+        for key in [
+            keys::TRAN_MSG,
+            keys::PGROUP,
+            keys::REAL_TOPIC,
+            keys::RETRY_TOPIC,
+            keys::MIN_OFFSET,
+        ] {
             let m = ok_msg().with_property(key, "x");
             assert!(check_message(&m, 100).is_err(), "{key}");
         }
@@ -268,7 +292,10 @@ mod tests {
         assert!(check_batch(&[ok_msg(), ok_msg().with_delay_level(1)], 100).is_err());
         assert!(check_batch(&[ok_msg(), ok_msg().with_wait_store_msg_ok(false)], 100).is_err());
         assert!(check_batch(&[Message::new("%RETRY%G", "x")], 100).is_err());
-        let big = vec![Message::new("T", vec![0u8; 60]), Message::new("T", vec![0u8; 60])];
+        let big = vec![
+            Message::new("T", vec![0u8; 60]),
+            Message::new("T", vec![0u8; 60]),
+        ];
         assert!(check_batch(&big, 100).is_err());
     }
 }

@@ -9,12 +9,14 @@ use std::thread::JoinHandle;
 
 use bytes::Bytes;
 use protocol::body::{
-    from_json_slice, GetConsumerListByGroupResponseBody, HeartbeatData, JsonBody, LockBatchRequestBody,
-    LockBatchResponseBody, UnlockBatchRequestBody,
+    from_json_slice, GetConsumerListByGroupResponseBody, HeartbeatData, JsonBody,
+    LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody,
 };
 use protocol::header::*;
 use protocol::message::{decode_batch, keys, MessageExt, Properties};
-use protocol::remoting::{ConnId, Context, EventLoop, RemotingConfig, RemotingHandle, Reply, RequestHandler};
+use protocol::remoting::{
+    ConnId, Context, EventLoop, RemotingConfig, RemotingHandle, Reply, RequestHandler,
+};
 use protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 use super::namesrv::Routes;
@@ -51,17 +53,25 @@ impl Handler {
             let h = NotifyConsumerIdsChangedRequestHeader {
                 consumer_group: group.to_string(),
             };
-            let req = RemotingCommand::request_with_header(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED, &h);
+            let req =
+                RemotingCommand::request_with_header(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED, &h);
             let _ = ctx.send_oneway(m.conn, req);
         }
     }
 
-    fn send(&mut self, ctx: &mut Context<'_>, conn: ConnId, req: &RemotingCommand) -> RemotingCommand {
+    fn send(
+        &mut self,
+        ctx: &mut Context<'_>,
+        conn: ConnId,
+        req: &RemotingCommand,
+    ) -> RemotingCommand {
         let h = match SendMessageRequestHeader::read_for_code(req.code, &req.ext_fields) {
             Ok(h) => h,
             Err(e) => return err(req, ResponseCode::SYSTEM_ERROR, &e.to_string()),
         };
-        let born = ctx.peer_addr(conn).unwrap_or_else(|| "127.0.0.1:1".parse().unwrap());
+        let born = ctx
+            .peer_addr(conn)
+            .unwrap_or_else(|| "127.0.0.1:1".parse().unwrap());
         let mut st = self.state();
         st.send_requests += 1;
         if let Some(code) = st.fail_next_sends.pop_front() {
@@ -77,25 +87,9 @@ impl Handler {
         if h.queue_id >= queue_nums {
             return err(req, ResponseCode::SYSTEM_ERROR, "queue id out of range");
         }
-        let props = Properties::decode(h.properties.as_deref().unwrap_or("").as_bytes());
-        let stored: Vec<MessageExt> = if h.is_batch(req.code) {
-            let Ok(items) = decode_batch(&req.body) else {
-                return err(req, ResponseCode::MESSAGE_ILLEGAL, "bad batch");
-            };
-            items
-                .into_iter()
-                .map(|it| {
-                    let p = Properties::decode(&it.properties);
-                    st.append(message_from_send(&h, it.body, p, it.flag, born))
-                })
-                .collect()
-        } else {
-            let msg = message_from_send(&h, req.body.clone(), props.clone(), h.flag, born);
-            if props.get(keys::TRAN_MSG) == Some("true") {
-                vec![st.append_half(msg)]
-            } else {
-                vec![st.append(msg)]
-            }
+        let stored = match Self::store_send(&mut st, &h, req, born) {
+            Ok(stored) => stored,
+            Err(resp) => return resp,
         };
         let ids: Vec<String> = stored.iter().map(MessageExt::offset_msg_id).collect();
         let header = SendMessageResponseHeader {
@@ -109,9 +103,43 @@ impl Handler {
         ok(req).with_header(&header)
     }
 
-    fn pull_response(st: &BrokerState, req: &RemotingCommand, h: &PullMessageRequestHeader) -> (ResponseCode, RemotingCommand) {
+    /// Stores a send (batch, half or plain message); `Err` is the error response.
+    fn store_send(
+        st: &mut BrokerState,
+        h: &SendMessageRequestHeader,
+        req: &RemotingCommand,
+        born: std::net::SocketAddr,
+    ) -> Result<Vec<MessageExt>, RemotingCommand> {
+        let props = Properties::decode(h.properties.as_deref().unwrap_or("").as_bytes());
+        if h.is_batch(req.code) {
+            let Ok(items) = decode_batch(&req.body) else {
+                return Err(err(req, ResponseCode::MESSAGE_ILLEGAL, "bad batch"));
+            };
+            return Ok(items
+                .into_iter()
+                .map(|it| {
+                    let p = Properties::decode(&it.properties);
+                    st.append(message_from_send(h, it.body, p, it.flag, born))
+                })
+                .collect());
+        }
+        let msg = message_from_send(h, req.body.clone(), props.clone(), h.flag, born);
+        if props.get(keys::TRAN_MSG) == Some("true") {
+            Ok(vec![st.append_half(msg)])
+        } else {
+            Ok(vec![st.append(msg)])
+        }
+    }
+
+    fn pull_response(
+        st: &BrokerState,
+        req: &RemotingCommand,
+        h: &PullMessageRequestHeader,
+    ) -> (ResponseCode, RemotingCommand) {
         let (code, header, body) = st.pull(h);
-        let resp = RemotingCommand::response_to(req, code).with_header(&header).with_body(body);
+        let resp = RemotingCommand::response_to(req, code)
+            .with_header(&header)
+            .with_body(body);
         (code, resp)
     }
 
@@ -123,8 +151,10 @@ impl Handler {
         let mut st = self.state();
         st.pull_headers.push(h.clone());
         if h.has_commit_offset() {
-            st.offsets
-                .insert((h.consumer_group.clone(), h.topic.clone(), h.queue_id), h.commit_offset);
+            st.offsets.insert(
+                (h.consumer_group.clone(), h.topic.clone(), h.queue_id),
+                h.commit_offset,
+            );
         }
         let (code, resp) = Self::pull_response(&st, &req, &h);
         drop(st);
@@ -141,7 +171,12 @@ impl Handler {
         Reply::Now(resp)
     }
 
-    fn heartbeat(&mut self, ctx: &mut Context<'_>, conn: ConnId, req: &RemotingCommand) -> RemotingCommand {
+    fn heartbeat(
+        &mut self,
+        ctx: &mut Context<'_>,
+        conn: ConnId,
+        req: &RemotingCommand,
+    ) -> RemotingCommand {
         let Ok(data) = HeartbeatData::decode_body(&req.body) else {
             return err(req, ResponseCode::SYSTEM_ERROR, "bad heartbeat");
         };
@@ -178,35 +213,17 @@ impl Handler {
                     .map(|m| m.client_id.clone())
                     .collect();
                 if ids.is_empty() {
-                    return err(req, ResponseCode::SYSTEM_ERROR, "no consumer for this group");
+                    return err(
+                        req,
+                        ResponseCode::SYSTEM_ERROR,
+                        "no consumer for this group",
+                    );
                 }
                 ids.sort();
-                let body = GetConsumerListByGroupResponseBody { consumer_id_list: ids };
+                let body = GetConsumerListByGroupResponseBody {
+                    consumer_id_list: ids,
+                };
                 ok(req).with_body(body.encode_body())
-            }
-            Some(RequestCode::QUERY_CONSUMER_OFFSET) => {
-                let h: QueryConsumerOffsetRequestHeader = req.decode_header().unwrap();
-                match st.offsets.get(&(h.consumer_group, h.topic, h.queue_id)) {
-                    Some(o) => ok(req).with_header(&QueryConsumerOffsetResponseHeader { offset: *o }),
-                    None => err(req, ResponseCode::QUERY_NOT_FOUND, "Not found"),
-                }
-            }
-            Some(RequestCode::UPDATE_CONSUMER_OFFSET) => {
-                let h: UpdateConsumerOffsetRequestHeader = req.decode_header().unwrap();
-                st.offsets.insert((h.consumer_group, h.topic, h.queue_id), h.commit_offset);
-                ok(req)
-            }
-            Some(RequestCode::GET_MAX_OFFSET) => {
-                let h: GetMaxOffsetRequestHeader = req.decode_header().unwrap();
-                let max = st.queues.get(&(h.topic, h.queue_id)).map_or(0, |q| q.len() as i64);
-                ok(req).with_header(&GetMaxOffsetResponseHeader { offset: max })
-            }
-            Some(RequestCode::GET_MIN_OFFSET) => ok(req).with_header(&GetMinOffsetResponseHeader { offset: 0 }),
-            Some(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP) => {
-                let h: SearchOffsetRequestHeader = req.decode_header().unwrap();
-                let q = st.queues.get(&(h.topic, h.queue_id)).cloned().unwrap_or_default();
-                let pos = q.iter().position(|m| m.store_timestamp >= h.timestamp).unwrap_or(q.len());
-                ok(req).with_header(&SearchOffsetResponseHeader { offset: pos as i64 })
             }
             Some(RequestCode::CONSUMER_SEND_MSG_BACK) => {
                 let h: ConsumerSendMsgBackRequestHeader = req.decode_header().unwrap();
@@ -214,6 +231,51 @@ impl Handler {
                     ResponseCode::SUCCESS => ok(req),
                     code => err(req, code, "send back refused"),
                 }
+            }
+            _ => Self::offset_call(&mut st, req),
+        }
+    }
+
+    fn offset_call(st: &mut BrokerState, req: &RemotingCommand) -> RemotingCommand {
+        match req.request_code() {
+            Some(RequestCode::QUERY_CONSUMER_OFFSET) => {
+                let h: QueryConsumerOffsetRequestHeader = req.decode_header().unwrap();
+                match st.offsets.get(&(h.consumer_group, h.topic, h.queue_id)) {
+                    Some(o) => {
+                        ok(req).with_header(&QueryConsumerOffsetResponseHeader { offset: *o })
+                    }
+                    None => err(req, ResponseCode::QUERY_NOT_FOUND, "Not found"),
+                }
+            }
+            Some(RequestCode::UPDATE_CONSUMER_OFFSET) => {
+                let h: UpdateConsumerOffsetRequestHeader = req.decode_header().unwrap();
+                st.offsets
+                    .insert((h.consumer_group, h.topic, h.queue_id), h.commit_offset);
+                ok(req)
+            }
+            Some(RequestCode::GET_MAX_OFFSET) => {
+                let h: GetMaxOffsetRequestHeader = req.decode_header().unwrap();
+                let max = st
+                    .queues
+                    .get(&(h.topic, h.queue_id))
+                    .map_or(0, |q| q.len() as i64);
+                ok(req).with_header(&GetMaxOffsetResponseHeader { offset: max })
+            }
+            Some(RequestCode::GET_MIN_OFFSET) => {
+                ok(req).with_header(&GetMinOffsetResponseHeader { offset: 0 })
+            }
+            Some(RequestCode::SEARCH_OFFSET_BY_TIMESTAMP) => {
+                let h: SearchOffsetRequestHeader = req.decode_header().unwrap();
+                let q = st
+                    .queues
+                    .get(&(h.topic, h.queue_id))
+                    .cloned()
+                    .unwrap_or_default();
+                let pos = q
+                    .iter()
+                    .position(|m| m.store_timestamp >= h.timestamp)
+                    .unwrap_or(q.len());
+                ok(req).with_header(&SearchOffsetResponseHeader { offset: pos as i64 })
             }
             _ => err(req, ResponseCode::REQUEST_CODE_NOT_SUPPORTED, "fake broker"),
         }
@@ -224,7 +286,9 @@ impl Handler {
         if req.request_code() == Some(RequestCode::LOCK_BATCH_MQ) {
             let body: LockBatchRequestBody = from_json_slice(&req.body).unwrap();
             let locked = st.lock(&body.consumer_group, &body.client_id, &body.mq_set);
-            let resp = LockBatchResponseBody { lock_ok_mq_set: locked };
+            let resp = LockBatchResponseBody {
+                lock_ok_mq_set: locked,
+            };
             return ok(req).with_body(resp.encode_body());
         }
         let body: UnlockBatchRequestBody = from_json_slice(&req.body).unwrap();
@@ -253,7 +317,9 @@ impl RequestHandler for Handler {
     fn on_request(&mut self, ctx: &mut Context<'_>, conn: ConnId, req: RemotingCommand) -> Reply {
         use RequestCode as C;
         let reply = match req.request_code() {
-            Some(C::SEND_MESSAGE | C::SEND_MESSAGE_V2 | C::SEND_BATCH_MESSAGE) => self.send(ctx, conn, &req),
+            Some(C::SEND_MESSAGE | C::SEND_MESSAGE_V2 | C::SEND_BATCH_MESSAGE) => {
+                self.send(ctx, conn, &req)
+            }
             Some(C::PULL_MESSAGE | C::LITE_PULL_MESSAGE) => return self.pull(ctx, conn, req),
             Some(C::HEART_BEAT) => self.heartbeat(ctx, conn, &req),
             Some(C::UNREGISTER_CLIENT) => self.unregister(ctx, &req),
@@ -315,7 +381,9 @@ impl FakeBroker {
             state: state.clone(),
             parked: Vec::new(),
         };
-        let thread = event_loop.spawn(&format!("fake-broker-{name}"), handler).unwrap();
+        let thread = event_loop
+            .spawn(&format!("fake-broker-{name}"), handler)
+            .unwrap();
         FakeBroker {
             addr,
             state,
@@ -345,7 +413,8 @@ impl FakeBroker {
         msg.queue_id = queue_id;
         msg.born_timestamp = wall_ms();
         msg.born_host = "127.0.0.1:1".parse().unwrap();
-        msg.properties.insert(keys::UNIQ_KEY, format!("UNIQ-{topic}-{queue_id}-{body}"));
+        msg.properties
+            .insert(keys::UNIQ_KEY, format!("UNIQ-{topic}-{queue_id}-{body}"));
         if let Some(t) = tag {
             msg.properties.insert(keys::TAGS, t);
         }
@@ -363,7 +432,11 @@ impl FakeBroker {
         };
         drop(st);
         let mut body_msg = half.clone();
-        body_msg.topic = half.properties.get(keys::REAL_TOPIC).unwrap_or("").to_string();
+        body_msg.topic = half
+            .properties
+            .get(keys::REAL_TOPIC)
+            .unwrap_or("")
+            .to_string();
         let mut body = bytes::BytesMut::new();
         body_msg.encode(&mut body).unwrap();
         let header = CheckTransactionStateRequestHeader {
@@ -374,7 +447,9 @@ impl FakeBroker {
             transaction_id: half.uniq_key().map(str::to_string),
             offset_msg_id: Some(half.offset_msg_id()),
         };
-        let req = RemotingCommand::request_with_header(RequestCode::CHECK_TRANSACTION_STATE, &header).with_body(body.freeze());
+        let req =
+            RemotingCommand::request_with_header(RequestCode::CHECK_TRANSACTION_STATE, &header)
+                .with_body(body.freeze());
         self.handle.send_to(member.conn, req).is_ok()
     }
 

@@ -55,11 +55,17 @@ impl Cluster {
 
     /// Every stored message of `topic` across brokers.
     pub fn messages(&self, topic: &str) -> Vec<protocol::message::MessageExt> {
-        self.brokers.iter().flat_map(|b| b.messages(topic)).collect()
+        self.brokers
+            .iter()
+            .flat_map(|b| b.messages(topic))
+            .collect()
     }
 
     pub fn broker(&self, name: &str) -> &FakeBroker {
-        self.brokers.iter().find(|b| b.state().name == name).expect("broker")
+        self.brokers
+            .iter()
+            .find(|b| b.state().name == name)
+            .expect("broker")
     }
 }
 

@@ -10,7 +10,9 @@ use std::thread::JoinHandle;
 
 use protocol::body::TopicRouteData;
 use protocol::header::GetRouteInfoRequestHeader;
-use protocol::remoting::{ConnId, Context, EventLoop, RemotingConfig, RemotingHandle, Reply, RequestHandler};
+use protocol::remoting::{
+    ConnId, Context, EventLoop, RemotingConfig, RemotingHandle, Reply, RequestHandler,
+};
 use protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 /// Topic → route, shared by the NameServer and the brokers that register topics.
@@ -32,15 +34,23 @@ impl RequestHandler for Handler {
         }
         self.route_queries.fetch_add(1, Ordering::SeqCst);
         let Ok(h) = req.decode_header::<GetRouteInfoRequestHeader>() else {
-            return Reply::Now(RemotingCommand::error_response(&req, ResponseCode::SYSTEM_ERROR, "bad header"));
+            return Reply::Now(RemotingCommand::error_response(
+                &req,
+                ResponseCode::SYSTEM_ERROR,
+                "bad header",
+            ));
         };
         let route = self.routes.lock().unwrap().get(&h.topic).cloned();
         Reply::Now(match route {
-            Some(r) => RemotingCommand::response_to(&req, ResponseCode::SUCCESS).with_body(r.encode(req.version, false)),
+            Some(r) => RemotingCommand::response_to(&req, ResponseCode::SUCCESS)
+                .with_body(r.encode(req.version, false)),
             None => RemotingCommand::error_response(
                 &req,
                 ResponseCode::TOPIC_NOT_EXIST,
-                format!("No topic route info in name server for the topic: {}", h.topic),
+                format!(
+                    "No topic route info in name server for the topic: {}",
+                    h.topic
+                ),
             ),
         })
     }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
-use protocol::body::{BrokerData, MessageQueue, QueueData, TopicRouteData};
+use protocol::body::{BrokerData, MessageQueue, QueueData};
 use protocol::header::*;
 use protocol::message::{keys, tags_code, MessageExt, Properties, TagFilter};
 use protocol::remoting::ConnId;
@@ -89,7 +89,7 @@ impl BrokerState {
     pub fn create_topic(&mut self, topic: &str, queues: i32, perm: i32) {
         self.topics.insert(topic.to_string(), queues);
         let mut routes = self.routes.lock().unwrap();
-        let route = routes.entry(topic.to_string()).or_insert_with(TopicRouteData::default);
+        let route = routes.entry(topic.to_string()).or_default();
         route.queue_datas.retain(|q| q.broker_name != self.name);
         route.queue_datas.push(QueueData {
             broker_name: self.name.clone(),
@@ -127,7 +127,8 @@ impl BrokerState {
     /// Stores a half message; returns it with its half-queue offset.
     pub fn append_half(&mut self, mut msg: MessageExt) -> MessageExt {
         msg.properties.insert(keys::REAL_TOPIC, msg.topic.clone());
-        msg.properties.insert(keys::REAL_QID, msg.queue_id.to_string());
+        msg.properties
+            .insert(keys::REAL_QID, msg.queue_id.to_string());
         if let Some(u) = msg.uniq_key().map(str::to_string) {
             msg.properties.insert(keys::TRANSACTION_ID, u);
         }
@@ -157,8 +158,16 @@ impl BrokerState {
         };
         let mut msg = self.half.remove(pos);
         if commit {
-            msg.topic = msg.properties.get(keys::REAL_TOPIC).unwrap_or("").to_string();
-            msg.queue_id = msg.properties.get(keys::REAL_QID).and_then(|q| q.parse().ok()).unwrap_or(0);
+            msg.topic = msg
+                .properties
+                .get(keys::REAL_TOPIC)
+                .unwrap_or("")
+                .to_string();
+            msg.queue_id = msg
+                .properties
+                .get(keys::REAL_QID)
+                .and_then(|q| q.parse().ok())
+                .unwrap_or(0);
             msg.prepared_transaction_offset = phys;
             msg.sys_flag = (msg.sys_flag & !0xC) | 0x8;
             self.append(msg);
@@ -168,13 +177,21 @@ impl BrokerState {
 
     /// Messages of `topic` across its queues, in queue then offset order.
     pub fn messages(&self, topic: &str) -> Vec<MessageExt> {
-        let mut keys: Vec<_> = self.queues.keys().filter(|(t, _)| t == topic).cloned().collect();
+        let mut keys: Vec<_> = self
+            .queues
+            .keys()
+            .filter(|(t, _)| t == topic)
+            .cloned()
+            .collect();
         keys.sort();
         keys.iter().flat_map(|k| self.queues[k].clone()).collect()
     }
 
     /// Evaluates a pull; PULL_NOT_FOUND means "caught up" (park it if suspension is allowed).
-    pub fn pull(&self, h: &PullMessageRequestHeader) -> (ResponseCode, PullMessageResponseHeader, Bytes) {
+    pub fn pull(
+        &self,
+        h: &PullMessageRequestHeader,
+    ) -> (ResponseCode, PullMessageResponseHeader, Bytes) {
         let queue = self.queues.get(&(h.topic.clone(), h.queue_id));
         let max = queue.map_or(0, |q| q.len() as i64);
         let header = |next: i64| PullMessageResponseHeader {
@@ -191,7 +208,8 @@ impl BrokerState {
         if h.queue_offset == max {
             return (ResponseCode::PULL_NOT_FOUND, header(max), Bytes::new());
         }
-        let filter = protocol::message::parse_sub_expression(h.subscription.as_deref().unwrap_or("*"));
+        let filter =
+            protocol::message::parse_sub_expression(h.subscription.as_deref().unwrap_or("*"));
         let queue = queue.map(Vec::as_slice).unwrap_or(&[]);
         let mut body = BytesMut::new();
         let mut next = h.queue_offset;
@@ -207,7 +225,11 @@ impl BrokerState {
             }
         }
         if found == 0 {
-            return (ResponseCode::PULL_RETRY_IMMEDIATELY, header(next), Bytes::new());
+            return (
+                ResponseCode::PULL_RETRY_IMMEDIATELY,
+                header(next),
+                Bytes::new(),
+            );
         }
         (ResponseCode::SUCCESS, header(next), body.freeze())
     }
@@ -259,7 +281,12 @@ impl BrokerState {
     }
 
     /// LOCK_BATCH_MQ: the queues now locked by `client_id`.
-    pub fn lock(&mut self, group: &str, client_id: &str, mqs: &BTreeSet<MessageQueue>) -> BTreeSet<MessageQueue> {
+    pub fn lock(
+        &mut self,
+        group: &str,
+        client_id: &str,
+        mqs: &BTreeSet<MessageQueue>,
+    ) -> BTreeSet<MessageQueue> {
         self.lock_requests += 1;
         let mut ok = BTreeSet::new();
         for mq in mqs {
@@ -292,7 +319,8 @@ impl BrokerState {
             msg.properties.insert(keys::RETRY_TOPIC, orig.topic.clone());
         }
         if !msg.properties.contains_key(keys::ORIGIN_MESSAGE_ID) {
-            msg.properties.insert(keys::ORIGIN_MESSAGE_ID, orig.offset_msg_id());
+            msg.properties
+                .insert(keys::ORIGIN_MESSAGE_ID, orig.offset_msg_id());
         }
         msg.topic = retry;
         msg.queue_id = 0;
@@ -307,7 +335,13 @@ fn matches(filter: &TagFilter, msg: &MessageExt) -> bool {
 }
 
 /// Builds a stored message from a send header and body.
-pub fn message_from_send(h: &SendMessageRequestHeader, body: Bytes, props: Properties, flag: i32, born: SocketAddr) -> MessageExt {
+pub fn message_from_send(
+    h: &SendMessageRequestHeader,
+    body: Bytes,
+    props: Properties,
+    flag: i32,
+    born: SocketAddr,
+) -> MessageExt {
     let mut msg = MessageExt::new(h.topic.clone(), body);
     msg.queue_id = h.queue_id.max(0);
     msg.flag = flag;
