@@ -1,13 +1,18 @@
 //! Broker-initiated requests on the client's connections (Java `ClientRemotingProcessor`):
 //! NOTIFY_CONSUMER_IDS_CHANGED (40) triggers a rebalance and CHECK_TRANSACTION_STATE (39)
-//! hands a half message to its producer's check thread. Everything else is answered with
-//! REQUEST_CODE_NOT_SUPPORTED (one-way requests are never answered).
+//! hands a half message to its producer's check thread, and RESET_CONSUMER_CLIENT_OFFSET
+//! (220) moves a push consumer's offsets (as `mqadmin resetOffsetByTime` does). Everything
+//! else is answered with REQUEST_CODE_NOT_SUPPORTED (one-way requests are never answered).
 //!
 //! Runs on the event-loop thread: decoding only, never blocking work.
 
 use std::sync::Weak;
 
-use protocol::header::{CheckTransactionStateRequestHeader, NotifyConsumerIdsChangedRequestHeader};
+use protocol::body::{JsonBody, ResetOffsetBody};
+use protocol::header::{
+    CheckTransactionStateRequestHeader, NotifyConsumerIdsChangedRequestHeader,
+    ResetOffsetRequestHeader,
+};
 use protocol::message::{keys, MessageExt, RecordRead};
 use protocol::remoting::{ConnId, Context, Reply, RequestHandler};
 use protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -55,6 +60,36 @@ impl InboundHandler {
     }
 }
 
+impl InboundHandler {
+    fn on_reset_offset(&self, core: &InstanceCore, conn: ConnId, request: &RemotingCommand) {
+        let header: ResetOffsetRequestHeader = match request.decode_header() {
+            Ok(h) => h,
+            Err(e) => {
+                log::warn!("{conn}: bad RESET_CONSUMER_CLIENT_OFFSET header: {e}");
+                return;
+            }
+        };
+        let body = match ResetOffsetBody::decode_body(&request.body) {
+            Ok(b) => b,
+            Err(e) => {
+                log::warn!("{conn}: bad RESET_CONSUMER_CLIENT_OFFSET body: {e}");
+                return;
+            }
+        };
+        match core.consumer(&header.group) {
+            Some(consumer) => {
+                log::info!(
+                    "resetting offsets of group {} on {}",
+                    header.group,
+                    header.topic
+                );
+                consumer.reset_offset(&header.topic, body.offset_table.0);
+            }
+            None => log::debug!("offset reset for group {}, which is not here", header.group),
+        }
+    }
+}
+
 impl RequestHandler for InboundHandler {
     fn on_request(
         &mut self,
@@ -78,6 +113,17 @@ impl RequestHandler for InboundHandler {
             Some(RequestCode::CHECK_TRANSACTION_STATE) => {
                 self.on_check_transaction(&core, conn, request);
                 Reply::Nothing
+            }
+            Some(RequestCode::RESET_CONSUMER_CLIENT_OFFSET) => {
+                self.on_reset_offset(&core, conn, &request);
+                if request.is_oneway() {
+                    Reply::Nothing
+                } else {
+                    Reply::Now(RemotingCommand::response_to(
+                        &request,
+                        ResponseCode::SUCCESS,
+                    ))
+                }
             }
             _ if request.is_oneway() => Reply::Nothing,
             _ => {

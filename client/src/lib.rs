@@ -220,8 +220,9 @@ pub use consumer::{
 pub use error::{Error, Result};
 pub use instance::ClientInstance;
 pub use producer::{
-    LocalTransactionState, MessageQueueSelector, Producer, ProducerConfig, SendFuture, SendResult,
-    SendStatus, TransactionListener, TransactionProducer, TransactionSendResult,
+    LocalTransactionState, MessageExtBuilder, MessageQueueSelector, Producer, ProducerConfig,
+    SendFuture, SendResult, SendStatus, TransactionListener, TransactionProducer,
+    TransactionSendResult,
 };
 pub use protocol::body::MessageQueue;
 pub use protocol::message::{Message, MessageExt};

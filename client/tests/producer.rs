@@ -377,3 +377,52 @@ fn shared_instance_and_unregister_on_drop() {
     assert!(b.send(Message::new("T", "still works")).is_ok());
     assert_eq!(instance.client_id(), b.instance().client_id());
 }
+
+#[test]
+fn routes_refresh_and_heartbeats_run_periodically() {
+    let cluster = Cluster::start(2);
+    cluster
+        .broker("broker-a")
+        .state()
+        .create_topic("Grow", 2, 6);
+    let config = ClientConfig {
+        poll_name_server_interval_ms: 20,
+        heartbeat_broker_interval_ms: 20,
+        ..ClientConfig::new(&cluster.namesrv_addr())
+    };
+    let p = Producer::builder("PG")
+        .client_config(config)
+        .start()
+        .unwrap();
+    let r = p.send(Message::new("Grow", "first")).unwrap();
+    assert_eq!(r.queue.broker_name, "broker-a");
+    let a = cluster.broker("broker-a");
+    let beats = a.state().heartbeats;
+    assert!(
+        wait_until(WAIT, || a.state().heartbeats >= beats + 3),
+        "heartbeats repeat"
+    );
+    // The topic appears on broker-b; the periodic refresh picks it up.
+    cluster
+        .broker("broker-b")
+        .state()
+        .create_topic("Grow", 2, 6);
+    assert!(wait_until(WAIT, || p
+        .fetch_publish_queues("Grow")
+        .unwrap()
+        .len()
+        == 4));
+    let brokers: BTreeSet<String> = (0..8)
+        .map(|i| {
+            p.send(Message::new("Grow", format!("m{i}")))
+                .unwrap()
+                .queue
+                .broker_name
+        })
+        .collect();
+    assert_eq!(brokers.len(), 2);
+    assert!(
+        cluster.broker("broker-b").state().heartbeats >= 1,
+        "new broker gets heartbeats"
+    );
+}

@@ -312,6 +312,38 @@ fn offsets_commit_only_up_to_the_lowest_unacknowledged_message() {
 }
 
 #[test]
+fn broker_offset_reset_replays_messages() {
+    let cluster = Cluster::start(1);
+    cluster.create_topic("T", 1);
+    let seen: Seen = Arc::default();
+    let c = consumer(&cluster, "RG")
+        .subscribe("T", "*")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .listener_concurrently(collecting(&seen))
+        .start()
+        .unwrap();
+    let sent = produce(&cluster, "T", 5, "A");
+    assert!(wait_until(WAIT, || uniq_keys(&seen) == sent));
+    let mq = MessageQueue::new("T", "broker-a", 0);
+    assert!(wait_until(WAIT, || c.offsets().get(&mq) == Some(&5)));
+    assert_eq!(
+        cluster.brokers[0].reset_offset("RG", "T", &[(mq.clone(), 2)]),
+        1
+    );
+    assert!(
+        wait_until(WAIT, || seen.lock().unwrap().len() == 8),
+        "offsets 2..5 delivered again"
+    );
+    let replayed: Vec<i64> = seen.lock().unwrap()[5..]
+        .iter()
+        .map(|m| m.queue_offset)
+        .collect();
+    let mut sorted = replayed.clone();
+    sorted.sort();
+    assert_eq!(sorted, [2, 3, 4]);
+}
+
+#[test]
 fn consume_from_last_offset_skips_old_messages() {
     let cluster = Cluster::start(1);
     cluster.create_topic("T", 2);

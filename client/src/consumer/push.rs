@@ -61,6 +61,10 @@ impl PushInner {
         }
     }
 
+    pub(crate) fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Release);
+    }
+
     pub(crate) fn owned_queues(&self) -> BTreeSet<MessageQueue> {
         lock(&self.table).keys().cloned().collect()
     }
@@ -227,6 +231,16 @@ impl ConsumerMember for PushMember {
         self.0.rebalance();
     }
 
+    fn reset_offset(&self, topic: &str, offsets: BTreeMap<MessageQueue, i64>) {
+        let inner = self.0.clone();
+        let topic = topic.to_string();
+        self.0
+            .ctx
+            .core
+            .scheduler
+            .schedule(0, move || inner.reset_offset(&topic, &offsets));
+    }
+
     fn persist_offsets(&self) {
         let owned = self.0.owned_queues();
         if let Err(e) = self.0.ctx.offsets.persist_all(&owned) {
@@ -385,12 +399,12 @@ impl PushConsumer {
 
     /// Pauses pulling (cached messages are still consumed).
     pub fn suspend(&self) {
-        self.inner.paused.store(true, Ordering::Release);
+        self.inner.set_paused(true);
     }
 
     /// Resumes pulling.
     pub fn resume(&self) {
-        self.inner.paused.store(false, Ordering::Release);
+        self.inner.set_paused(false);
     }
 
     /// Rebalances now (normally every 20 s and when the group changes).

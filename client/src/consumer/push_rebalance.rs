@@ -63,6 +63,24 @@ impl PushInner {
         }
     }
 
+    /// Moves the offsets of `topic`'s owned queues (a broker-initiated reset): the queues are
+    /// dropped, the new offsets stored and persisted, and a rebalance starts them again from
+    /// there. Runs on the scheduler thread.
+    pub(crate) fn reset_offset(&self, topic: &str, offsets: &BTreeMap<MessageQueue, i64>) {
+        self.set_paused(true);
+        for (mq, offset) in offsets.iter().filter(|(mq, _)| mq.topic == topic) {
+            if let Some(pq) = lock(&self.table).remove(mq) {
+                pq.set_dropped();
+            }
+            self.ctx.offsets.update(mq, *offset, false);
+            if let Err(e) = self.ctx.offsets.persist_sync(mq) {
+                log::warn!("persisting the reset offset of {mq} failed: {e}");
+            }
+        }
+        self.set_paused(false);
+        self.rebalance();
+    }
+
     /// Stops consuming `mq`: drops its process queue, persists and forgets its offset, and
     /// releases its broker lock.
     fn remove_queue(&self, mq: &MessageQueue) {

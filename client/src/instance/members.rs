@@ -36,6 +36,10 @@ impl InstanceCore {
         lock(&self.producers).get(group).cloned()
     }
 
+    pub(crate) fn consumer(&self, group: &str) -> Option<Arc<dyn ConsumerMember>> {
+        lock(&self.consumers).get(group).cloned()
+    }
+
     pub(crate) fn consumer_members(&self) -> Vec<Arc<dyn ConsumerMember>> {
         lock(&self.consumers).values().cloned().collect()
     }

@@ -71,6 +71,14 @@ pub(crate) trait ConsumerMember: Send + Sync {
     fn rebalance(&self);
     /// Persists consumed offsets.
     fn persist_offsets(&self);
+    /// The broker asks to move the group's offsets of `topic` (RESET_CONSUMER_CLIENT_OFFSET).
+    /// Runs on the event loop: must hand the work to another thread.
+    fn reset_offset(&self, topic: &str, _offsets: std::collections::BTreeMap<MessageQueue, i64>) {
+        log::warn!(
+            "group {}: offset reset of {topic} not supported by this consumer",
+            self.group()
+        );
+    }
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

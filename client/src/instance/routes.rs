@@ -124,6 +124,8 @@ impl InstanceCore {
         if self.merge_brokers(&template) {
             self.schedule_heartbeat();
         }
+        // Keep the template's brokers known until the topic has a route of its own.
+        write(&self.routes).insert(AUTO_CREATE_TOPIC_KEY.to_string(), template.clone());
         let info = Arc::new(TopicPublishInfo::from_default_route(
             topic,
             &template,
@@ -223,5 +225,62 @@ impl InstanceCore {
             .broker_datas
             .iter()
             .find_map(|b| b.select_broker_addr().map(str::to_string))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use protocol::remoting::RemotingError;
+
+    use crate::config::ClientConfig;
+    use crate::error::Error;
+    use crate::instance::ClientInstance;
+
+    fn timeout(addr: &str) -> Error {
+        Error::Remoting(RemotingError::Timeout {
+            addr: addr.to_string(),
+            timeout_ms: 1,
+        })
+    }
+
+    #[test]
+    fn namesrv_calls_fail_over_and_stick_to_the_one_that_answered() {
+        let instance = ClientInstance::new(ClientConfig::new("a:1;b:1;c:1")).unwrap();
+        let core = instance.core();
+        let tried = Mutex::new(Vec::new());
+        let only_c = |addr: &str| {
+            tried.lock().unwrap().push(addr.to_string());
+            if addr == "c:1" {
+                Ok(addr.to_string())
+            } else {
+                Err(timeout(addr))
+            }
+        };
+        assert_eq!(core.namesrv_call(only_c).unwrap(), "c:1");
+        assert!(tried.lock().unwrap().len() <= 3);
+        tried.lock().unwrap().clear();
+        assert_eq!(core.namesrv_call(only_c).unwrap(), "c:1");
+        assert_eq!(
+            *tried.lock().unwrap(),
+            ["c:1"],
+            "the last good NameServer is tried first"
+        );
+        let all_down =
+            core.namesrv_call(|addr: &str| -> crate::error::Result<()> { Err(timeout(addr)) });
+        assert!(matches!(all_down, Err(Error::NoNameServer { .. })));
+        // An answer (even an error answer) does not fail over.
+        tried.lock().unwrap().clear();
+        let refused = core.namesrv_call(|addr: &str| -> crate::error::Result<()> {
+            tried.lock().unwrap().push(addr.to_string());
+            Err(Error::NameServer {
+                addr: addr.into(),
+                code: 1,
+                remark: String::new(),
+            })
+        });
+        assert!(matches!(refused, Err(Error::NameServer { .. })));
+        assert_eq!(tried.lock().unwrap().len(), 1);
     }
 }

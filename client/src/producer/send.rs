@@ -138,7 +138,9 @@ impl SendCore {
             .collect();
         let mut body = BytesMut::new();
         encode_message_batch(&msgs, &mut body)?;
-        let first = &msgs[0];
+        let first = msgs
+            .first()
+            .ok_or_else(|| Error::InvalidMessage("a batch needs at least one message".into()))?;
         let mut header = self.base_header(&first.topic, 0, 0);
         header.batch = Some(true);
         let wait = first.is_wait_store_msg_ok();

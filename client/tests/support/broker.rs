@@ -453,6 +453,42 @@ impl FakeBroker {
         self.handle.send_to(member.conn, req).is_ok()
     }
 
+    /// Tells every consumer of `group` to move its offsets of `topic` (as the broker does for
+    /// `mqadmin resetOffsetByTime`), one-way.
+    pub fn reset_offset(
+        &self,
+        group: &str,
+        topic: &str,
+        offsets: &[(protocol::body::MessageQueue, i64)],
+    ) -> usize {
+        let members = self
+            .state()
+            .consumers
+            .get(group)
+            .cloned()
+            .unwrap_or_default();
+        let header = ResetOffsetRequestHeader {
+            topic: topic.to_string(),
+            group: group.to_string(),
+            queue_id: None,
+            offset: None,
+            timestamp: 0,
+            is_force: true,
+        };
+        let body = protocol::body::ResetOffsetBody {
+            offset_table: offsets.iter().cloned().collect(),
+        };
+        for m in &members {
+            let req = RemotingCommand::request_with_header(
+                RequestCode::RESET_CONSUMER_CLIENT_OFFSET,
+                &header,
+            )
+            .with_body(body.encode_body());
+            self.handle.send_to(m.conn, req).unwrap();
+        }
+        members.len()
+    }
+
     /// Stops the broker (its connections close).
     pub fn stop(&mut self) {
         self.handle.shutdown();
