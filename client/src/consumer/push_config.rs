@@ -181,7 +181,7 @@ impl PushConsumerBuilder {
         self
     }
 
-    /// The queue allocation strategy (default [`Averagely`]).
+    /// The queue allocation strategy (default [`Averagely`](super::Averagely)).
     pub fn allocate_strategy(mut self, strategy: impl AllocateStrategy + 'static) -> Self {
         self.strategy = Arc::new(strategy);
         self
