@@ -195,7 +195,7 @@
 //! | [`config`] | [`ClientConfig`] |
 //! | [`error`] | [`Error`], [`Result`] |
 //! | [`md5`] | MD5 for consistent hashing |
-//! | [`scheduler`] | the scheduler and executor threads |
+//! | `scheduler` | the scheduler and executor threads |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -210,7 +210,7 @@ pub mod instance;
 pub mod md5;
 pub mod producer;
 pub mod route;
-pub mod scheduler;
+mod scheduler;
 
 pub use config::ClientConfig;
 pub use consumer::{

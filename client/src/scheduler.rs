@@ -56,11 +56,13 @@ impl<T> TimerHeap<T> {
     }
 
     /// Number of items.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
     /// Whether there are no items.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -210,6 +210,11 @@ impl ClientInstance {
         &self.core.config
     }
 
+    /// Typed RPCs over this instance's connections (for tools built on the client).
+    pub fn api(&self) -> &Api {
+        &self.core.api
+    }
+
     /// Asks the NameServers for the route of `topic` now (`None` if the topic is unknown).
     pub fn query_topic_route(&self, topic: &str) -> Result<Option<TopicRouteData>> {
         self.core.query_route(topic)
