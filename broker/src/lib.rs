@@ -14,6 +14,11 @@
 //! | [`config`] | `BrokerConfig`: RocketMQ key names, defaults, validation |
 //! | [`manager`] | the broker's metadata tables: topics, offsets, groups, clients, locks |
 //! | [`store`] | commitlog, consume queues, index, flush, recovery, retention, queries |
+//! | [`schedule`] | delay messages: put-side rewrite, `ScheduleMessageService`, `delayOffset.json` |
+//! | [`retry`] | CONSUMER_SEND_MSG_BACK: retry topics and the DLQ |
+//! | [`transaction`] | half messages, END_TRANSACTION, the transaction check service |
+//! | [`inner_message`] | encoding, putting and loading messages the broker builds itself |
+//! | [`service_thread`] | wake-up/stop signal and thread slot of the broker's services |
 //! | [`error`] | the crate's [`Error`] |
 //!
 //! Threads: `broker-loop` (remoting: accept, decode, dispatch, appends into the page cache),
@@ -27,11 +32,16 @@
 pub mod config;
 pub mod controller;
 pub mod error;
+pub mod inner_message;
 pub mod manager;
 pub mod outer_api;
 pub mod persist;
 pub mod processor;
+pub mod retry;
+pub mod schedule;
+pub mod service_thread;
 pub mod store;
+pub mod transaction;
 
 pub use config::BrokerConfig;
 pub use controller::{BrokerListeners, BrokerServer};
