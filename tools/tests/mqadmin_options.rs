@@ -335,6 +335,28 @@ fn command_names_are_case_insensitive_and_help_works_without_a_server() {
     let out = run(&["topicRoute".into(), "-h".into()], &Env::default());
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("mqadmin topicRoute"));
+    let out = run(
+        &[
+            "topicRoute".into(),
+            "-t".into(),
+            "T".into(),
+            "--help".into(),
+        ],
+        &Env::default(),
+    );
+    assert_eq!(
+        (out.code, out.stdout.contains("Usage: mqadmin topicRoute")),
+        (0, true)
+    );
+    // "-h" as an option value is a value, not a help request.
+    let cmd = find("sendMessage").unwrap();
+    let a: Vec<String> = ["-t", "T", "-p", "-h"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let m = parse_args(cmd.as_ref(), &a).unwrap();
+    assert_eq!(m.opt_str("p").as_deref(), Some("-h"));
+    assert!(!m.opt_present("h"));
 }
 
 #[test]

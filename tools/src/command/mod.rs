@@ -219,11 +219,12 @@ fn wants_help(args: &[String]) -> bool {
 
 /// Parses `args` for `cmd` and runs it.
 pub fn run_command(cmd: &dyn SubCommand, args: &[String], env: &Env) -> RunOutcome {
-    if wants_help(args) {
-        return RunOutcome::ok(usage_of(cmd));
-    }
+    // `-h` wins over missing required options, but a value that happens to be "-h"
+    // (`sendMessage -p -h`) is a value when the arguments parse.
     let m = match parse_args(cmd, args) {
+        Ok(m) if m.opt_present("h") => return RunOutcome::ok(usage_of(cmd)),
         Ok(m) => m,
+        Err(_) if wants_help(args) => return RunOutcome::ok(usage_of(cmd)),
         Err(e) => return RunOutcome::usage(format!("{e}\n{}", usage_of(cmd))),
     };
     let mut out = Output::new(m.opt_present("json"));
