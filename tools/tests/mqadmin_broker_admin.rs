@@ -203,7 +203,7 @@ fn topic_status_shows_offsets_per_queue() {
     assert!(rows[0]["lastUpdateTimestamp"].as_i64().unwrap() > 0);
     assert_eq!(rows[1]["maxOffset"], 0);
     let text = mqadmin(&["topicStatus", "-n", &c.ns, "-t", "StatTopic"]);
-    assert!(text.ok().starts_with("#Broker Name  #QID  #Min Offset  #Max Offset  #Last Updated\nbroker-a      0     0           3"), "{}", text.stdout);
+    assert!(text.ok().starts_with("#Broker Name  #QID  #Min Offset  #Max Offset  #Last Updated\nbroker-a      0     0            3"), "{}", text.stdout);
 }
 
 #[test]
