@@ -132,10 +132,12 @@ fn base_cells(r: &BrokerRow, now_ms: i64) -> Vec<Value> {
             get(t, wait)
         )
     };
+    // An empty store reports 0: no age rather than the hours since 1970.
     let hour = get(t, "earliestMessageTimeStamp")
         .parse::<i64>()
-        .map(|ms| (now_ms - ms) as f64 / 3_600_000.0)
-        .unwrap_or(0.0);
+        .ok()
+        .filter(|ms| *ms > 0)
+        .map_or(0.0, |ms| (now_ms - ms) as f64 / 3_600_000.0);
     let space = get(t, "commitLogDiskRatio").parse::<f64>().unwrap_or(0.0);
     vec![
         json!(r.cluster),
@@ -209,12 +211,12 @@ mod tests {
             ("pullThreadPoolQueueSize", "3"),
             ("pullThreadPoolQueueHeadWaitTimeMills", "4"),
             ("pageCacheLockTimeMills", "0"),
-            ("earliestMessageTimeStamp", "0"),
+            ("earliestMessageTimeStamp", "1"),
             ("commitLogDiskRatio", "0.5"),
         ] {
             t.table.insert(k.into(), v.into());
         }
-        let cells = base_cells(&row(Some(t)), 7_200_000);
+        let cells = base_cells(&row(Some(t.clone())), 7_200_001);
         let text: Vec<String> = cells.iter().map(crate::output::cell_text).collect();
         assert_eq!(
             text,
@@ -231,6 +233,10 @@ mod tests {
                 "0.5000"
             ]
         );
+        t.table
+            .insert("earliestMessageTimeStamp".into(), "0".into());
+        let cells = base_cells(&row(Some(t)), 7_200_001);
+        assert_eq!(crate::output::cell_text(&cells[8]), "0.00");
     }
 
     #[test]
