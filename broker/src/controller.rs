@@ -31,6 +31,7 @@ use crate::processor::{
     lock, wall_ms, Arrival, BrokerHandler, BrokerShared, PERSIST_CONSUMER_OFFSETS,
     PERSIST_SUBSCRIPTION_GROUPS, PERSIST_TOPICS,
 };
+use crate::services::MessageServices;
 use crate::store::{FlushDiskType, MessageStore, StoreConfig};
 
 /// Period of the dirty check for the topic and group tables (they are also saved at once
@@ -117,6 +118,7 @@ pub struct BrokerServer {
     loop_thread: Option<JoinHandle<io::Result<()>>>,
     outer_api: Option<OuterApiService>,
     persist: Option<PersistService>,
+    services: MessageServices,
     stopped: bool,
 }
 
@@ -239,7 +241,9 @@ impl BrokerServer {
         if let Some(fast) = listeners.fast {
             event_loop.listen(fast).map_err(loop_err)?;
         }
-        let handler = BrokerHandler::new(Arc::clone(&shared), holds, arrivals, handle.clone());
+        let (services, checks) = MessageServices::start(&shared, handle.clone())?;
+        let handler =
+            BrokerHandler::new(Arc::clone(&shared), holds, arrivals, checks, handle.clone());
         let loop_thread = event_loop.spawn("broker-loop", handler).map_err(loop_err)?;
         Ok(BrokerServer {
             shared,
@@ -249,6 +253,7 @@ impl BrokerServer {
             loop_thread: Some(loop_thread),
             outer_api: None,
             persist: Some(persist),
+            services,
             stopped: false,
         })
     }
@@ -322,6 +327,7 @@ impl BrokerServer {
         if let Some(mut outer) = self.outer_api.take() {
             outer.shutdown();
         }
+        self.services.shutdown();
         self.handle.shutdown();
         if let Some(t) = self.loop_thread.take() {
             match t.join() {

@@ -18,6 +18,7 @@
 //! | [`retry`] | CONSUMER_SEND_MSG_BACK: retry topics and the DLQ |
 //! | [`transaction`] | half messages, END_TRANSACTION, the transaction check service |
 //! | [`inner_message`] | encoding, putting and loading messages the broker builds itself |
+//! | [`services`] | starts/stops delay delivery and transaction check-back; check requests to the loop |
 //! | [`service_thread`] | wake-up/stop signal and thread slot of the broker's services |
 //! | [`error`] | the crate's [`Error`] |
 //!
@@ -40,6 +41,7 @@ pub mod processor;
 pub mod retry;
 pub mod schedule;
 pub mod service_thread;
+pub mod services;
 pub mod store;
 pub mod transaction;
 

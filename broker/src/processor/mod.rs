@@ -7,6 +7,7 @@
 //! | [`pull_message`] (+ [`pull_hold`]) | PULL_MESSAGE 11, LITE_PULL_MESSAGE 361 |
 //! | [`client_manage`] | HEART_BEAT 34, UNREGISTER_CLIENT 35 |
 //! | [`consumer_manage`] | GET_CONSUMER_LIST_BY_GROUP 38, QUERY/UPDATE_CONSUMER_OFFSET 14/15, GET_MIN/MAX_OFFSET 31/30 |
+//! | [`back_and_tx`] | CONSUMER_SEND_MSG_BACK 36, END_TRANSACTION 37; forwards CHECK_TRANSACTION_STATE 39 |
 //!
 //! Ownership: [`BrokerHandler`] is owned by the loop thread and keeps the loop-local tables
 //! (consumers, producers, queue locks, parked pulls). [`BrokerShared`] is what service threads
@@ -19,6 +20,7 @@
 //! the decoder's text; a one-way request is never answered. New processors plug in at
 //! `BrokerHandler::dispatch` (the processor table).
 
+pub mod back_and_tx;
 pub mod client_manage;
 pub mod consumer_manage;
 pub mod pull_hold;
@@ -165,6 +167,10 @@ pub struct BrokerHandler {
     pub(crate) locks: RebalanceLockManager,
     pub(crate) holds: PullHoldTable<ConnId, RemotingCommand>,
     arrivals: Receiver<Arrival>,
+    /// Check-back requests from the transaction check service, sent on to producers.
+    pub(crate) checks: Receiver<crate::transaction::CheckRequest>,
+    /// Round-robin counter for choosing the producer channel of a check-back.
+    pub(crate) check_counter: u64,
     /// Answers deferred replies from other threads (sync flush).
     pub(crate) handle: RemotingHandle,
     random: u64,
@@ -179,6 +185,7 @@ impl BrokerHandler {
         shared: Arc<BrokerShared>,
         holds: PullHoldTable<ConnId, RemotingCommand>,
         arrivals: Receiver<Arrival>,
+        checks: Receiver<crate::transaction::CheckRequest>,
         handle: RemotingHandle,
     ) -> Self {
         let lock_ttl = shared.config.rebalance_lock_max_live_time_ms;
@@ -189,6 +196,8 @@ impl BrokerHandler {
             locks: RebalanceLockManager::new(lock_ttl),
             holds,
             arrivals,
+            checks,
+            check_counter: 0,
             handle,
             random: wall_ms() | 1,
             next_hold_recheck_ms: 0,
@@ -231,6 +240,8 @@ impl BrokerHandler {
             Some(C::UPDATE_CONSUMER_OFFSET) => consumer_manage::update_offset(self, &request),
             Some(C::GET_MAX_OFFSET) => consumer_manage::max_offset(self, &request),
             Some(C::GET_MIN_OFFSET) => consumer_manage::min_offset(self, &request),
+            Some(C::CONSUMER_SEND_MSG_BACK) => back_and_tx::send_back(self, conn, &request),
+            Some(C::END_TRANSACTION) => back_and_tx::end_tx(self, conn, &request),
             _ => Err(error(
                 &request,
                 ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
@@ -258,6 +269,41 @@ impl BrokerHandler {
             }
         }
     }
+}
+
+/// Sends `response` once the commitlog is durable up to `end_offset` (SYNC_FLUSH): the flush
+/// thread completes it through the loop's handle with SUCCESS, FLUSH_DISK_TIMEOUT, or
+/// SYSTEM_ERROR when the fsync failed (never SUCCESS for data that may not be durable).
+/// One-way requests get nothing.
+pub(crate) fn reply_when_flushed(
+    h: &BrokerHandler,
+    conn: ConnId,
+    req: &RemotingCommand,
+    response: RemotingCommand,
+    end_offset: u64,
+) -> Reply {
+    if req.is_oneway() {
+        return Reply::Nothing;
+    }
+    let handle = h.handle.clone();
+    let waiter = Box::new(move |outcome| {
+        let mut response = response;
+        response.code = send_rewrite::flush_response_code(outcome).code();
+        if response.code == ResponseCode::SYSTEM_ERROR.code() {
+            response.ext_fields = Default::default();
+            response.remark = Some("flush to disk failed: the message may not be durable".into());
+        }
+        if let Err(e) = handle.send_to(conn, response) {
+            log::debug!("deferred reply to {conn} dropped: {e}");
+        }
+    });
+    h.shared.store.request_flush(end_offset, waiter);
+    Reply::Later
+}
+
+/// Whether replies to puts wait for the flush (SYNC_FLUSH).
+pub(crate) fn is_sync_flush(shared: &BrokerShared) -> bool {
+    shared.store.config().flush_disk_type == crate::store::FlushDiskType::SyncFlush
 }
 
 /// An error response to `request` with `remark`.
@@ -331,5 +377,6 @@ impl RequestHandler for BrokerHandler {
 
     fn on_wake(&mut self, ctx: &mut Context<'_>) {
         self.release_arrived(ctx);
+        back_and_tx::forward_checks(self, ctx);
     }
 }

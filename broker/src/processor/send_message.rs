@@ -27,7 +27,7 @@ use protocol::{RemotingCommand, ResponseCode};
 use super::send_rewrite::{self as rw, StoreTarget};
 use super::{error, lock, wall_ms, BrokerHandler, BrokerShared, TRACE_ON};
 use crate::manager::topic_validator as tv;
-use crate::store::{AppendResult, FlushDiskType, PutMessageResult};
+use crate::store::{AppendResult, PutMessageResult};
 
 /// TopicSysFlag bits of a unit-mode producer (Java `TopicSysFlag`).
 const TOPIC_SYS_FLAG_UNIT: i32 = 1;
@@ -459,25 +459,14 @@ fn finish(
     }
     .with_broker_defaults(TRACE_ON);
     let response = RemotingCommand::response_to(req, code).with_header(&header);
-    let sync = shared.store.config().flush_disk_type == FlushDiskType::SyncFlush;
-    if !sync || !wait || code != ResponseCode::SUCCESS {
+    if !super::is_sync_flush(shared) || !wait || code != ResponseCode::SUCCESS {
         return Ok(Reply::Now(response));
     }
-    if req.is_oneway() {
-        return Ok(Reply::Nothing);
-    }
-    let handle = h.handle.clone();
-    let waiter = Box::new(move |outcome| {
-        let mut response = response;
-        response.code = rw::flush_response_code(outcome).code();
-        if response.code == ResponseCode::SYSTEM_ERROR.code() {
-            response.ext_fields = Default::default();
-            response.remark = Some("flush to disk failed: the message may not be durable".into());
-        }
-        if let Err(e) = handle.send_to(conn, response) {
-            log::debug!("deferred send reply to {conn} dropped: {e}");
-        }
-    });
-    shared.store.request_flush(append.end_offset, waiter);
-    Ok(Reply::Later)
+    Ok(super::reply_when_flushed(
+        h,
+        conn,
+        req,
+        response,
+        append.end_offset,
+    ))
 }
