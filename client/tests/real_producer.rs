@@ -7,6 +7,7 @@ mod real_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use client::{ClientConfig, Message, MessageExt, Producer, SendResult, SendStatus};
 use protocol::message::decode_offset_msg_id;
@@ -209,8 +210,10 @@ fn a_new_topic_is_created_through_tbw102() {
 #[test]
 fn sends_retry_on_the_other_broker_when_one_is_down() {
     let mut cluster = RealCluster::start(2, &[("FailT", 4)]);
-    // Routes are refreshed every 30 s (the default), so both producers keep routing to the
-    // stopped broker: only retries can save the sends.
+    // An instance refreshes its routes 10 ms after it starts and then every 30 s (the
+    // default): once past the first refresh, both producers keep routing to the stopped
+    // broker, and only retries can save the sends.
+    let started = Instant::now();
     let config = ClientConfig::new(&cluster.namesrv_addr());
     let retrying = Producer::builder("retrying")
         .client_config(config.clone())
@@ -235,6 +238,7 @@ fn sends_retry_on_the_other_broker_when_one_is_down() {
         assert_eq!(brokers.iter().collect::<BTreeSet<_>>().len(), 2);
         warm_on_a += brokers.iter().filter(|b| **b == broker_name(0)).count();
     }
+    wait_until(WAIT, || started.elapsed() >= Duration::from_millis(200));
     cluster.stop_broker(1);
     for i in 0..10 {
         let r = retrying

@@ -143,7 +143,9 @@ impl RealCluster {
             cluster.broker_addrs.push(broker.broker_addr());
             cluster.brokers.push(Some(broker));
         }
-        let names: Vec<&str> = cluster.topics.iter().map(|(t, _)| t.as_str()).collect();
+        // Registration is asynchronous: wait for the declared topics and the TBW102 template.
+        let mut names: Vec<&str> = cluster.topics.iter().map(|(t, _)| t.as_str()).collect();
+        names.push("TBW102");
         cluster.wait_routes(&names, brokers);
         cluster
     }
