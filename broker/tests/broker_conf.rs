@@ -106,3 +106,24 @@ fn store_keys_bad_values_and_unknown_keys() {
     assert_eq!(expand_home("$HOMEWORK/s", "/h"), "$HOMEWORK/s");
     assert_eq!(expand_home("/abs", "/h"), "/abs");
 }
+
+/// docs/operations.md documents every key `mqbroker -p` prints (broker and store keys).
+#[test]
+fn operations_doc_lists_every_config_key() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/operations.md"
+    ))
+    .expect("docs/operations.md");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mqbroker"))
+        .arg("-p")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let missing: Vec<&str> = printed
+        .lines()
+        .filter_map(|l| l.split('=').next())
+        .filter(|k| !doc.contains(&format!("`{k}`")))
+        .collect();
+    assert!(missing.is_empty(), "undocumented keys: {missing:?}");
+}

@@ -6,7 +6,10 @@
 //! commit): a sender appends, then calls [`FlushService::request_flush`] with the append's end
 //! offset and a callback; the thread wakes, syncs everything written so far with one
 //! fdatasync per touched segment, and fires every callback whose offset is now durable —
-//! senders that arrive while a sync is running are released together by the next one. A
+//! senders that arrive while a sync is running are released together by the next one. When
+//! the previous round released several waiters (concurrent senders), the thread gives the
+//! released senders up to [`GROUP_COMMIT_GATHER`] to append again before the next sync, so
+//! one fdatasync covers as many of them as possible; a lone sender never waits. A
 //! `flush-timeout` thread fires `Timeout` for waiters older than `syncFlushTimeout` even while
 //! an fdatasync hangs. A failed fdatasync fires `Failed` for every waiter, blocks all further
 //! writes (the kernel may have dropped the dirty pages; only a restart's recovery can tell
@@ -69,6 +72,11 @@ impl std::fmt::Debug for FlushService {
 
 type Ready = Vec<(FlushWaiter, FlushOutcome)>;
 
+/// Longest a group-commit round waits for concurrent senders to queue up again (see the module
+/// docs). About one fdatasync on fast media: it can at most double one sender's latency, and
+/// only when other senders are waiting too.
+pub const GROUP_COMMIT_GATHER: Duration = Duration::from_micros(200);
+
 fn fire(ready: Ready) {
     for (cb, outcome) in ready {
         cb(outcome);
@@ -125,6 +133,7 @@ impl FlushService {
     /// Body of the `flush-commitlog` thread.
     pub(crate) fn run(&self) {
         let mut last_flush = Instant::now();
+        let mut last_released = 0usize;
         loop {
             let mut st = lock(&self.state);
             loop {
@@ -142,8 +151,30 @@ impl FlushService {
                     .0;
             }
             drop(st);
-            self.flush_round();
+            self.gather(last_released);
+            last_released = self.flush_round();
             last_flush = Instant::now();
+        }
+    }
+
+    /// Group-commit gathering: after a round that released `last_released` > 1 waiters, wait
+    /// (at most [`GROUP_COMMIT_GATHER`]) until as many are queued again.
+    fn gather(&self, last_released: usize) {
+        if last_released <= 1 {
+            return;
+        }
+        let deadline = Instant::now() + GROUP_COMMIT_GATHER;
+        let mut st = lock(&self.state);
+        while !st.stopped && st.waiters.len() < last_released {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            st = self
+                .work_cv
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 
@@ -182,9 +213,10 @@ impl FlushService {
 
     /// One flush: fdatasync what was written, advance the checkpoint's physic timestamp,
     /// release the waiters that are now durable (or all of them as `Failed` on error).
-    pub(crate) fn flush_round(&self) {
+    /// Returns how many waiters were released as durable.
+    pub(crate) fn flush_round(&self) -> usize {
         if lock(&self.state).failed {
-            return;
+            return 0;
         }
         let result = self.commit_log.flush();
         let mut ready: Ready = Vec::new();
@@ -216,7 +248,9 @@ impl FlushService {
                 }
             }
         }
+        let released = ready.len();
         fire(ready);
+        released
     }
 
     /// True once an fdatasync failed.

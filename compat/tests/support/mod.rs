@@ -22,13 +22,18 @@ pub struct TheirRuntime {
 
 impl TheirRuntime {
     pub fn new(scope: &str) -> Self {
-        let owner = RuntimeOwner::plan(RuntimeConfig {
+        // Their default blocking capacity is derived from the core count (2 here) and is too
+        // small for a push consumer delivering on many queues at once; raise it.
+        let config = RuntimeConfig {
             thread_name: format!("compat-{scope}"),
             ..Default::default()
-        })
-        .expect("runtime config")
-        .build()
-        .expect("runtime");
+        }
+        .with_max_blocking_threads(64)
+        .expect("blocking capacity");
+        let owner = RuntimeOwner::plan(config)
+            .expect("runtime config")
+            .build()
+            .expect("runtime");
         let telemetry_guard = rocketmq_observability::install_global(
             &rocketmq_observability::TelemetryBootstrapConfig::default(),
         )
