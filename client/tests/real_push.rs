@@ -1,8 +1,8 @@
 //! Push consumers against the real NameServer and brokers: clustering delivers every message
 //! exactly once, three members split eight queues with one owner each, broadcasting delivers
 //! to everybody, a restarted member resumes from the committed offset, RECONSUME_LATER comes
-//! back through the group's %RETRY% topic after the delay level's time, and tag expressions
-//! filter on the broker.
+//! back through the group's %RETRY% topic after the delay level's time, tag expressions
+//! deliver only matching messages, and a delayed message waits for its level (1 s here).
 
 mod real_support;
 
@@ -330,4 +330,39 @@ fn tag_expressions_deliver_only_matching_messages() {
         .unwrap()
         .iter()
         .all(|m| matches!(m.tags(), Some("TagA" | "TagB"))));
+}
+
+#[test]
+fn a_delayed_message_is_delivered_after_its_level() {
+    let cluster = RealCluster::start(1, &[("DelayT", 2)]);
+    let arrivals: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let log = arrivals.clone();
+    let _c = push_consumer(&cluster, "DelayG")
+        .subscribe("DelayT", "*")
+        .listener_concurrently(move |msgs: &[MessageExt], _: &mut ConcurrentContext| {
+            for m in msgs {
+                let body = String::from_utf8_lossy(&m.body).into_owned();
+                log.lock().unwrap().push((body, Instant::now()));
+            }
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        })
+        .start()
+        .unwrap();
+    let p = producer(&cluster, "delay-sender");
+    let sent = Instant::now();
+    let delayed = client::Message::new("DelayT", "delayed").with_delay_level(2);
+    assert_eq!(p.send(delayed).unwrap().status, client::SendStatus::SendOk);
+    p.send(client::Message::new("DelayT", "plain")).unwrap();
+    assert!(wait_until(WAIT, || arrivals.lock().unwrap().len() == 2));
+    let arrivals = arrivals.lock().unwrap().clone();
+    assert_eq!(
+        arrivals[0].0, "plain",
+        "the plain message overtakes the delayed one"
+    );
+    assert_eq!(arrivals[1].0, "delayed");
+    let waited = arrivals[1].1 - sent;
+    assert!(
+        waited >= Duration::from_millis(950),
+        "delivered after {waited:?}"
+    );
 }
