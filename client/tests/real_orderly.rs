@@ -41,47 +41,53 @@ fn owned(c: &PushConsumer) -> usize {
         .count()
 }
 
+/// Sends steps `steps` of every key, ordered by key.
+fn send_steps(p: &client::Producer, steps: std::ops::Range<u32>) {
+    for step in steps {
+        for key in 0..KEYS {
+            let key = format!("k{key}");
+            let msg = client::Message::new("SeqT", format!("{key}:{step}"));
+            p.send_ordered(msg, &key).unwrap();
+        }
+    }
+}
+
 #[test]
 #[ignore = "waits for LOCK_BATCH_MQ (41) / UNLOCK_BATCH_MQ (42) in the broker"]
 fn ordered_keys_stay_in_order_across_a_rebalance() {
     let cluster = RealCluster::start(1, &[("SeqT", 8)]);
+    let p = producer(&cluster, "seq-sender");
     let steps: Steps = Arc::default();
+    let consumed = || steps.lock().unwrap().len();
     let a = member(&cluster, &steps);
     assert!(wait_until(WAIT, || owned(&a) == 8));
-    let namesrv = cluster.namesrv_addr();
-    let sender = std::thread::spawn(move || {
-        let p = client::Producer::builder("seq-sender")
-            .client_config(fast_config(&namesrv))
-            .start()
-            .unwrap();
-        for step in 0..STEPS {
-            for key in 0..KEYS {
-                let key = format!("k{key}");
-                let msg = client::Message::new("SeqT", format!("{key}:{step}"));
-                p.send_ordered(msg, &key).unwrap();
-            }
-        }
-    });
-    let total = KEYS * STEPS as usize;
-    assert!(wait_until(WAIT, || steps.lock().unwrap().len() >= total / 4));
+    send_steps(&p, 0..STEPS / 2);
+    assert!(wait_until(WAIT, || consumed() >= KEYS * 4));
+    // B joins while A still has messages to consume; more arrive during the handover.
     let b = member(&cluster, &steps);
+    send_steps(&p, STEPS / 2..STEPS * 3 / 4);
     assert!(
         wait_until(WAIT, || owned(&a) == 4 && owned(&b) == 4),
         "B takes half of the queues while A still runs"
     );
     a.close();
+    send_steps(&p, STEPS * 3 / 4..STEPS);
     assert!(
         wait_until(WAIT, || owned(&b) == 8),
         "B takes over A's queues"
     );
-    sender.join().unwrap();
-    assert!(wait_until(WAIT, || steps.lock().unwrap().len() >= total));
+    let total = KEYS * STEPS as usize;
+    assert!(wait_until(WAIT, || consumed() >= total));
     let mut per_key: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     for (key, step) in steps.lock().unwrap().iter() {
         per_key.entry(key.clone()).or_default().push(*step);
     }
     assert_eq!(per_key.len(), KEYS);
     for (key, seq) in per_key {
-        assert_eq!(seq, (0..STEPS).collect::<Vec<_>>(), "key {key}");
+        assert_eq!(
+            seq,
+            (0..STEPS).collect::<Vec<_>>(),
+            "key {key}: once each, in order"
+        );
     }
 }
