@@ -1,34 +1,41 @@
 //! A broadcasting consumer: every running copy receives every message; offsets are kept in
-//! `~/.rocketmq_offsets`. Stops after 60 s.
+//! `OFFSET_STORE_DIR` (default `~/.rocketmq_offsets`). Starts from the first stored message
+//! the first time. Stops after `RUN_SECS` (default 60) or once `EXPECT_MESSAGES` messages
+//! arrived (see `support`).
 //!
 //! `cargo run -p client --example consumer_broadcast -- 127.0.0.1:9876 [topic]`
 
-use std::time::Duration;
+mod support;
 
 use client::{
-    ConcurrentContext, ConsumeConcurrentlyStatus, MessageExt, MessageModel, PushConsumer,
+    ConcurrentContext, ConsumeConcurrentlyStatus, ConsumeFrom, MessageExt, MessageModel,
+    PushConsumer,
 };
 
 fn main() -> Result<(), client::Error> {
     env_logger::init();
-    let mut args = std::env::args().skip(1);
-    let namesrv = args
-        .next()
-        .or_else(|| std::env::var("NAMESRV_ADDR").ok())
-        .unwrap_or_else(|| "127.0.0.1:9876".to_string());
-    let topic = args.next().unwrap_or_else(|| "TopicTest".to_string());
-    let consumer = PushConsumer::builder("example-broadcast-consumer")
+    let (namesrv, topic, _) = support::args("TopicTest");
+    let received = support::Received::default();
+    let counter = received.clone();
+    let mut builder = PushConsumer::builder("example-broadcast-consumer")
         .name_server(&namesrv)
         .message_model(MessageModel::Broadcasting)
-        .subscribe(topic, "*")
-        .listener_concurrently(|msgs: &[MessageExt], _: &mut ConcurrentContext| {
+        .consume_from(ConsumeFrom::FirstOffset)
+        .subscribe(topic, "*");
+    if let Ok(dir) = std::env::var("OFFSET_STORE_DIR") {
+        builder = builder.offset_store_dir(dir);
+    }
+    let consumer = builder
+        .listener_concurrently(move |msgs: &[MessageExt], _: &mut ConcurrentContext| {
             for m in msgs {
                 println!("{} {}", m.queue_offset, String::from_utf8_lossy(&m.body));
             }
+            counter.add(msgs.len());
             ConsumeConcurrentlyStatus::ConsumeSuccess
         })
         .start()?;
-    std::thread::sleep(Duration::from_secs(60));
+    let total = received.wait(60)?;
+    println!("received {total} messages");
     println!("offsets at exit: {:?}", consumer.offsets());
     Ok(())
 }

@@ -3,16 +3,13 @@
 //! `cargo run -p client --example producer_sync -- 127.0.0.1:9876 [topic]`
 //! (or set NAMESRV_ADDR).
 
+mod support;
+
 use client::{Message, Producer};
 
 fn main() -> Result<(), client::Error> {
     env_logger::init();
-    let mut args = std::env::args().skip(1);
-    let namesrv = args
-        .next()
-        .or_else(|| std::env::var("NAMESRV_ADDR").ok())
-        .unwrap_or_else(|| "127.0.0.1:9876".to_string());
-    let topic = args.next().unwrap_or_else(|| "TopicTest".to_string());
+    let (namesrv, topic, _) = support::args("TopicTest");
     let producer = Producer::builder("example-sync-producer")
         .name_server(&namesrv)
         .start()?;

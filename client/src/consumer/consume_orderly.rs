@@ -95,6 +95,11 @@ impl PushInner {
         pq: &ProcessQueue,
         mq: &MessageQueue,
     ) -> Step {
+        // Held until the batch is committed: a rebalance handing the queue over waits for it.
+        let _consuming = pq.consume_lock();
+        if pq.is_dropped() {
+            return Step::Done;
+        }
         let batch = self.config.consume_message_batch_max_size.max(1);
         let mut msgs = pq.lock().take_messages(batch);
         if msgs.is_empty() {

@@ -12,7 +12,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 use protocol::message::MessageExt;
 
@@ -272,11 +273,15 @@ impl ProcessQueueState {
 }
 
 /// A shared process queue: the state behind a mutex plus the `dropped` flag that tells the
-/// pull loop and the consume threads that the queue was taken away (checked lock-free).
+/// pull loop and the consume threads that the queue was taken away (checked lock-free), and
+/// the consume lock an orderly consumer holds around each listener call (Java
+/// `consumeLock`), so a rebalance can wait for the batch in flight before handing the queue
+/// to another member.
 #[derive(Debug)]
 pub struct ProcessQueue {
     state: Mutex<ProcessQueueState>,
     dropped: AtomicBool,
+    consume_lock: Mutex<()>,
 }
 
 impl ProcessQueue {
@@ -285,6 +290,28 @@ impl ProcessQueue {
         ProcessQueue {
             state: Mutex::new(ProcessQueueState::new(now_ms)),
             dropped: AtomicBool::new(false),
+            consume_lock: Mutex::new(()),
+        }
+    }
+
+    /// Takes the consume lock (held from taking an orderly batch until it is committed).
+    pub fn consume_lock(&self) -> MutexGuard<'_, ()> {
+        self.consume_lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes the consume lock if it becomes free within `timeout`; `None` while a listener
+    /// call is still running.
+    pub fn try_consume_lock_for(&self, timeout: Duration) -> Option<MutexGuard<'_, ()>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.consume_lock.try_lock() {
+                Ok(guard) => return Some(guard),
+                Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) if Instant::now() >= deadline => return None,
+                Err(TryLockError::WouldBlock) => {
+                    std::thread::park_timeout(Duration::from_millis(1))
+                }
+            }
         }
     }
 
@@ -457,5 +484,14 @@ mod tests {
         pq.set_dropped();
         assert!(pq.is_dropped());
         assert_eq!(pq.lock().cached_count(), 1);
+    }
+
+    #[test]
+    fn consume_lock_times_out_while_held() {
+        let pq = ProcessQueue::new(0);
+        let held = pq.consume_lock();
+        assert!(pq.try_consume_lock_for(Duration::from_millis(5)).is_none());
+        drop(held);
+        assert!(pq.try_consume_lock_for(Duration::ZERO).is_some());
     }
 }

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use protocol::body::{LockBatchRequestBody, MessageQueue, UnlockBatchRequestBody};
 use protocol::util::clock::now_millis;
@@ -18,6 +19,8 @@ use crate::instance::lock;
 
 /// Period of lock renewal for orderly consumers (Java: 20 s).
 pub const LOCK_RENEW_INTERVAL_MS: u64 = 20_000;
+/// How long a rebalance waits for an orderly queue's batch in flight (Java: 1 s).
+pub const CONSUME_LOCK_WAIT_MS: u64 = 1_000;
 
 impl PushInner {
     fn owned_states(&self) -> BTreeMap<MessageQueue, OwnedQueue> {
@@ -82,11 +85,28 @@ impl PushInner {
     }
 
     /// Stops consuming `mq`: drops its process queue, persists and forgets its offset, and
-    /// releases its broker lock.
+    /// releases its broker lock. An orderly queue is first given up to
+    /// [`CONSUME_LOCK_WAIT_MS`] to finish the batch in its listener, so that batch is
+    /// committed and nobody else consumes the queue meanwhile; if it takes longer the queue
+    /// is kept and removed at a later rebalance (as Java does).
     fn remove_queue(&self, mq: &MessageQueue) {
-        let Some(pq) = lock(&self.table).remove(mq) else {
+        let Some(pq) = lock(&self.table).get(mq).cloned() else {
             return;
         };
+        let _consuming = if self.needs_locks() {
+            let wait = Duration::from_millis(CONSUME_LOCK_WAIT_MS);
+            let Some(guard) = pq.try_consume_lock_for(wait) else {
+                log::warn!("{mq} is still being consumed; released at a later rebalance");
+                return;
+            };
+            Some(guard)
+        } else {
+            None
+        };
+        // Another rebalance (scheduler thread or `rebalance_now`) may have removed it first.
+        if lock(&self.table).remove(mq).is_none() {
+            return;
+        }
         pq.set_dropped();
         if let Err(e) = self.ctx.offsets.persist(mq) {
             log::warn!("persisting the offset of {mq} failed: {e}");
