@@ -12,7 +12,9 @@
 //! | [`outer_api`] | registration with every NameServer (`outer-api` thread) |
 //! | [`persist`] | the `persist` thread writing topics, offsets and groups |
 //! | [`config`] | `BrokerConfig`: RocketMQ key names, defaults, validation |
+//! | [`live_config`] | configuration changed at run time (UPDATE_BROKER_CONFIG) and its write-back |
 //! | [`manager`] | the broker's metadata tables: topics, offsets, groups, clients, locks |
+//! | [`stats`] | message counters, TPS windows and stats items for the admin statistics |
 //! | [`store`] | commitlog, consume queues, index, flush, recovery, retention, queries |
 //! | [`error`] | the crate's [`Error`] |
 //!
@@ -27,10 +29,12 @@
 pub mod config;
 pub mod controller;
 pub mod error;
+pub mod live_config;
 pub mod manager;
 pub mod outer_api;
 pub mod persist;
 pub mod processor;
+pub mod stats;
 pub mod store;
 
 pub use config::BrokerConfig;
