@@ -184,7 +184,8 @@ pub fn broker_consume_stats(h: &mut BrokerHandler, req: &RemotingCommand) -> Out
     };
     for group in groups {
         let mut list = Vec::new();
-        for topic in lock(&h.shared.offsets).which_topics_by_consumer(&group) {
+        let topics = lock(&h.shared.offsets).which_topics_by_consumer(&group);
+        for topic in topics {
             let Some(config) = lock(&h.shared.topics).select(&topic).cloned() else {
                 continue;
             };

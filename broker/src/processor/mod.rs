@@ -234,7 +234,7 @@ impl BrokerHandler {
         handle: RemotingHandle,
     ) -> Self {
         let lock_ttl = shared.config.rebalance_lock_max_live_time_ms;
-        BrokerHandler {
+        let mut handler = BrokerHandler {
             shared,
             consumers: ConsumerManager::new(),
             producers: ProducerManager::new(),
@@ -250,7 +250,10 @@ impl BrokerHandler {
             tps: TpsSampler::new(),
             stats: StatsItemSet::new(),
             pull_offsets: HashMap::new(),
-        }
+        };
+        // The boot sample: rates are measured from here until the windows fill.
+        handler.sample_stats();
+        handler
     }
 
     /// A pseudo-random number below `bound` (> 0) for queue selection (xorshift; not crypto).
