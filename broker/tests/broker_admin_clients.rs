@@ -250,3 +250,29 @@ fn an_idle_consumer_expires_and_the_others_are_notified() {
     assert_eq!(notice.code, RequestCode::NOTIFY_CONSUMER_IDS_CHANGED.code());
     assert_eq!(notice.ext_fields.get("consumerGroup"), Some("IG"));
 }
+
+#[test]
+fn a_silent_consumer_makes_running_info_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = solo_broker(dir.path());
+    let a = addr(&b);
+    let (silent, inbox) = client_with_inbox();
+    let hb = consumer_heartbeat(&silent, &a, "10.0.0.3@silent", "CG", &[("StT", "*")]);
+    assert_eq!(hb.code, 0);
+    let h = GetConsumerRunningInfoRequestHeader {
+        consumer_group: "CG".into(),
+        client_id: "10.0.0.3@silent".into(),
+        jstack_enable: None,
+    };
+    let req = RemotingCommand::request_with_header(RequestCode::GET_CONSUMER_RUNNING_INFO, &h);
+    let c = client();
+    let r = c.invoke_sync(&a, req, 30_000).unwrap();
+    assert_eq!(r.code, ResponseCode::CONSUME_MSG_TIMEOUT.code());
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("consumer <CG> <10.0.0.3@silent> Timeout")
+    );
+    assert!(inbox
+        .try_iter()
+        .any(|req| req.code == RequestCode::GET_CONSUMER_RUNNING_INFO.code()));
+}

@@ -14,7 +14,9 @@
 //! | [`admin`] | topics 17/18/215/21/351/22/23/305, subscription groups 200/207/352/201 |
 //! | [`admin_stats`] | statistics 202/208/317/28/315, QUERY_CONSUME_QUEUE 321 |
 //! | [`admin_broker`] | broker config 26/25, file cleaning 27/329/306/316 |
+//! | [`admin_runtime`] | the GET_BROKER_RUNTIME_INFO table |
 //! | [`flow_control`] | SYSTEM_BUSY for sends while the store is congested |
+//! | [`transfer`] | stored records as sendfile regions or a heap body (pull, query, view) |
 //!
 //! Ownership: [`BrokerHandler`] is owned by the loop thread and keeps the loop-local tables
 //! (consumers, producers, queue locks, parked pulls). [`BrokerShared`] is what service threads
@@ -25,7 +27,7 @@
 //! Rules applied to every request: an unknown code gets REQUEST_CODE_NOT_SUPPORTED with remark
 //! `" request type <code> not supported"`; a header that does not decode gets SYSTEM_ERROR with
 //! the decoder's text; a one-way request is never answered. New processors plug in at
-//! `BrokerHandler::dispatch` (the processor table).
+//! `BrokerHandler::dispatch` (core codes) or as a family in its `FAMILIES` table.
 
 pub mod admin;
 pub mod admin_broker;
