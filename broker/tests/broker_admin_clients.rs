@@ -249,6 +249,18 @@ fn an_idle_consumer_expires_and_the_others_are_notified() {
         .expect("the remaining member is notified");
     assert_eq!(notice.code, RequestCode::NOTIFY_CONSUMER_IDS_CHANGED.code());
     assert_eq!(notice.ext_fields.get("consumerGroup"), Some("IG"));
+    // The idle client's producer registration went with it.
+    let h = GetProducerConnectionListRequestHeader {
+        producer_group: "PG".into(),
+    };
+    let r = admin(&active, &a, RequestCode::GET_PRODUCER_CONNECTION_LIST, &h);
+    let ids: Vec<String> = ProducerConnection::decode_body(&r.body)
+        .unwrap()
+        .connection_set
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(ids, ["10.0.0.2@active"]);
 }
 
 #[test]

@@ -145,7 +145,7 @@ pub fn topics_by_consumer(h: &mut BrokerHandler, req: &RemotingCommand) -> Outco
     Ok(Reply::Now(success(req).with_body(body.encode_body())))
 }
 
-/// A client's response re-addressed as the answer to the admin's request `req_opaque`.
+/// A client's response re-addressed as the answer to the admin's request.
 fn as_answer(mut response: RemotingCommand, admin: &AdminRequest) -> RemotingCommand {
     response.opaque = admin.opaque;
     response.flag = FLAG_RESPONSE;
