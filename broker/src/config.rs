@@ -245,6 +245,16 @@ pub struct BrokerConfig {
     /// `frameMaxLength` (also accepted: `maxFrameBytes`): largest accepted frame in bytes.
     /// Default 16 MiB.
     pub frame_max_length_bytes: usize,
+    /// `brokerConfigPath`: the `broker.conf` this configuration came from (set by `mqbroker
+    /// -c`); UPDATE_BROKER_CONFIG writes changed keys back to it. Default: none.
+    pub broker_config_path: Option<PathBuf>,
+    /// `osPageCacheBusyTimeOutMills`: sends are answered SYSTEM_BUSY while another thread has
+    /// held the commitlog append lock longer than this. Default 1000.
+    pub os_page_cache_busy_timeout_ms: u64,
+    /// `maxSendsAwaitingFlush` (ferromq; the counterpart of Java's
+    /// `sendThreadPoolQueueCapacity`): sends are answered SYSTEM_BUSY while this many earlier
+    /// sends still wait for their SYNC_FLUSH group commit. Default 10000.
+    pub max_sends_awaiting_flush: usize,
 }
 
 impl Default for BrokerConfig {
@@ -312,6 +322,9 @@ impl BrokerConfig {
             ha_transfer_batch_bytes: 32 * 1024,
             ha_max_gap_not_in_sync_bytes: 256 * 1024 * 1024,
             frame_max_length_bytes: protocol::frame::DEFAULT_MAX_FRAME_BYTES,
+            broker_config_path: None,
+            os_page_cache_busy_timeout_ms: 1_000,
+            max_sends_awaiting_flush: 10_000,
         }
     }
 
@@ -432,7 +445,7 @@ impl BrokerConfig {
 
     /// Every duration, count and size that must be > 0.
     fn validate_positive(&self) -> Result<()> {
-        let values: [(&str, u64); 13] = [
+        let values: [(&str, u64); 15] = [
             (
                 "registerBrokerTimeoutMills",
                 self.register_broker_timeout_ms,
@@ -470,6 +483,14 @@ impl BrokerConfig {
             ("haHousekeepingInterval", self.ha_housekeeping_interval_ms),
             ("haTransferBatchSize", self.ha_transfer_batch_bytes as u64),
             ("fileReservedTime", u64::from(self.file_reserved_hours)),
+            (
+                "osPageCacheBusyTimeOutMills",
+                self.os_page_cache_busy_timeout_ms,
+            ),
+            (
+                "maxSendsAwaitingFlush",
+                self.max_sends_awaiting_flush as u64,
+            ),
         ];
         match values.iter().find(|(_, v)| *v == 0) {
             Some((key, _)) => Err(Error::InvalidConfig(format!("{key} must be positive"))),

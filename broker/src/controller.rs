@@ -22,17 +22,19 @@ use protocol::util::properties_file;
 
 use crate::config::BrokerConfig;
 use crate::error::{Error, Result};
+use crate::live_config::{write_overrides, LiveConfig};
 use crate::manager::config_file::{config_file_path, write_snapshot, ConfigFile};
 use crate::manager::{ConsumerOffsetManager, SubscriptionGroupManager, TopicConfigManager};
 use crate::outer_api::{BrokerIdentity, OuterApiConfig, OuterApiService};
 use crate::persist::{PersistJob, PersistService};
 use crate::processor::pull_hold::PullHoldTable;
 use crate::processor::{
-    lock, wall_ms, Arrival, BrokerHandler, BrokerShared, PERSIST_CONSUMER_OFFSETS,
-    PERSIST_SUBSCRIPTION_GROUPS, PERSIST_TOPICS,
+    lock, wall_ms, Arrival, BrokerHandler, BrokerShared, PERSIST_BROKER_CONFIG,
+    PERSIST_CONSUMER_OFFSETS, PERSIST_SUBSCRIPTION_GROUPS, PERSIST_TOPICS,
 };
 use crate::services::MessageServices;
-use crate::store::{FlushDiskType, MessageStore, StoreConfig};
+use crate::stats::BrokerCounters;
+use crate::store::{FlushDiskType, MessageStore, StoreConfig, StoreEnv};
 
 /// Period of the dirty check for the topic and group tables (they are also saved at once
 /// when marked dirty).
@@ -172,8 +174,19 @@ impl BrokerServer {
     /// (so tests may bind port 0); the store's `storePathRootDir` and `flushDiskType` win over
     /// the copies in `config`.
     pub fn start(
+        config: BrokerConfig,
+        store_config: StoreConfig,
+        listeners: BrokerListeners,
+    ) -> Result<BrokerServer> {
+        Self::start_with_env(config, store_config, StoreEnv::default(), listeners)
+    }
+
+    /// [`BrokerServer::start`] with an explicit store environment (tests inject disk probes,
+    /// clocks and faults through it).
+    pub fn start_with_env(
         mut config: BrokerConfig,
         store_config: StoreConfig,
+        store_env: StoreEnv,
         listeners: BrokerListeners,
     ) -> Result<BrokerServer> {
         let local_addr = listeners
@@ -196,7 +209,7 @@ impl BrokerServer {
             ))
         })?;
         let store_host = SocketAddr::new(ip, config.listen_port);
-        let store = Arc::new(MessageStore::open(store_config)?);
+        let store = Arc::new(MessageStore::open_with(store_config, store_env)?);
         let served = build_shared(config, Arc::clone(&store), store_host)
             .and_then(|shared| Self::serve(Arc::new(shared), listeners, local_addr, fast_addr));
         let mut server = match served {
@@ -276,7 +289,10 @@ impl BrokerServer {
             compressed: c.compressed_register,
         };
         let shared = Arc::clone(&self.shared);
-        let source = Box::new(move || lock(&shared.topics).to_wrapper());
+        let source = Box::new(move || {
+            let wrapper = lock(&shared.topics).to_wrapper();
+            registered_topics(wrapper, shared.broker_permission())
+        });
         let service = OuterApiService::start(identity, outer, source)
             .map_err(|e| io_err("start outer-api", Path::new("outer-api"), e))?;
         let _ = self.shared.register_trigger.set(service.trigger());
@@ -353,6 +369,21 @@ impl Drop for BrokerServer {
     }
 }
 
+/// The topic table as registered: with a broker permission lacking read or write, every
+/// topic's permission is masked with it (so routes steer clients away, as RocketMQ does).
+fn registered_topics(
+    mut wrapper: protocol::body::TopicConfigSerializeWrapper,
+    broker_permission: i32,
+) -> protocol::body::TopicConfigSerializeWrapper {
+    use protocol::body::perm::{is_readable, is_writeable};
+    if !is_writeable(broker_permission) || !is_readable(broker_permission) {
+        for topic in wrapper.topic_config_table.values_mut() {
+            topic.perm &= broker_permission;
+        }
+    }
+    wrapper
+}
+
 /// With long polling on, the store's dispatcher reports arrivals into a channel and wakes the
 /// loop, but only while some pull is parked.
 fn install_arrival_listener(
@@ -385,8 +416,25 @@ fn start_persist(shared: &Arc<BrokerShared>) -> Result<PersistService> {
         table_job(PERSIST_TOPICS, table_ms, shared, |s| &s.topics),
         table_job(PERSIST_CONSUMER_OFFSETS, offsets_ms, shared, |s| &s.offsets),
         table_job(PERSIST_SUBSCRIPTION_GROUPS, table_ms, shared, |s| &s.groups),
+        broker_config_job(shared),
     ])
     .map_err(|e| io_err("start persist thread", Path::new("persist"), e))
+}
+
+/// On demand only: writes the keys UPDATE_BROKER_CONFIG changed into `brokerConfigPath`.
+fn broker_config_job(shared: &Arc<BrokerShared>) -> PersistJob {
+    let shared = Arc::clone(shared);
+    PersistJob {
+        name: PERSIST_BROKER_CONFIG,
+        period_ms: None,
+        save: Box::new(move || match &shared.config.broker_config_path {
+            Some(path) => write_overrides(path, &shared.live.overrides()),
+            None => {
+                log::info!("no brokerConfigPath: run-time config changes are not persisted");
+                Ok(())
+            }
+        }),
+    }
 }
 
 /// The managers, loaded from `<storePathRootDir>/config/`, and the shared state around them.
@@ -409,8 +457,13 @@ fn build_shared(
         topics.table().len(),
         groups.table().len()
     );
+    let live = LiveConfig::new(&config, store.config(), now as i64);
     Ok(BrokerShared {
         uniq_ids: UniqIdGenerator::for_this_process(store_host.ip()),
+        live,
+        counters: BrokerCounters::default(),
+        sends_awaiting_flush: std::sync::atomic::AtomicUsize::new(0),
+        boot_ms: now,
         config,
         store,
         store_host,

@@ -12,7 +12,9 @@
 //! | [`outer_api`] | registration with every NameServer (`outer-api` thread) |
 //! | [`persist`] | the `persist` thread writing topics, offsets and groups |
 //! | [`config`] | `BrokerConfig`: RocketMQ key names, defaults, validation |
+//! | [`live_config`] | configuration changed at run time (UPDATE_BROKER_CONFIG) and its write-back |
 //! | [`manager`] | the broker's metadata tables: topics, offsets, groups, clients, locks |
+//! | [`stats`] | message counters, TPS windows and stats items for the admin statistics |
 //! | [`store`] | commitlog, consume queues, index, flush, recovery, retention, queries |
 //! | [`schedule`] | delay messages: put-side rewrite, `ScheduleMessageService`, `delayOffset.json` |
 //! | [`retry`] | CONSUMER_SEND_MSG_BACK: retry topics and the DLQ |
@@ -34,6 +36,7 @@ pub mod config;
 pub mod controller;
 pub mod error;
 pub mod inner_message;
+pub mod live_config;
 pub mod manager;
 pub mod outer_api;
 pub mod persist;
@@ -42,6 +45,7 @@ pub mod retry;
 pub mod schedule;
 pub mod service_thread;
 pub mod services;
+pub mod stats;
 pub mod store;
 pub mod transaction;
 

@@ -56,6 +56,8 @@ fn load_config(args: &[String]) -> Result<Option<(BrokerConfig, StoreConfig)>, S
         for key in unknown {
             log::warn!("{path}: unknown key {key} ignored");
         }
+        // UPDATE_BROKER_CONFIG writes changed keys back to this file.
+        broker.broker_config_path = Some(std::path::PathBuf::from(&path));
     }
     if let Some(addrs) = m.opt_str("n") {
         broker.namesrv_addr = Some(addrs);

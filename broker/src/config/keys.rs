@@ -120,6 +120,7 @@ impl BrokerConfig {
             "listenPort" => self.listen_port = num(key, v)?,
             "haListenPort" => self.ha_listen_port = Some(num(key, v)?),
             "namesrvAddr" => self.namesrv_addr = optional(v),
+            "brokerConfigPath" => self.broker_config_path = optional(v).map(PathBuf::from),
             "storePathRootDir" => self.store_path_root_dir = PathBuf::from(v),
             "brokerRole" => {
                 self.broker_role = BrokerRole::from_name(v)
@@ -210,6 +211,8 @@ impl BrokerConfig {
             }
             "flushConsumerOffsetInterval" => self.flush_consumer_offset_interval_ms = num(key, v)?,
             "frameMaxLength" | "maxFrameBytes" => self.frame_max_length_bytes = num(key, v)?,
+            "osPageCacheBusyTimeOutMills" => self.os_page_cache_busy_timeout_ms = num(key, v)?,
+            "maxSendsAwaitingFlush" => self.max_sends_awaiting_flush = num(key, v)?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -277,6 +280,13 @@ impl BrokerConfig {
             ("brokerRole", self.broker_role.name().to_owned()),
             ("flushDiskType", self.flush_disk_type.name().to_owned()),
             ("haMasterAddress", opt(&self.ha_master_address)),
+            (
+                "brokerConfigPath",
+                self.broker_config_path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
             ("msgTraceTopicName", self.msg_trace_topic_name.clone()),
             (
                 "messageDelayLevel",
@@ -362,6 +372,11 @@ impl BrokerConfig {
             ("haTransferBatchSize", s(&self.ha_transfer_batch_bytes)),
             ("haMaxGapNotInSync", s(&self.ha_max_gap_not_in_sync_bytes)),
             ("frameMaxLength", s(&self.frame_max_length_bytes)),
+            (
+                "osPageCacheBusyTimeOutMills",
+                s(&self.os_page_cache_busy_timeout_ms),
+            ),
+            ("maxSendsAwaitingFlush", s(&self.max_sends_awaiting_flush)),
         ]
     }
 

@@ -147,6 +147,12 @@ impl TopicConfigManager {
         self.dirty = true;
     }
 
+    /// Bumps the data version without changing a topic: what is registered changed anyway
+    /// (the broker permission masks the registered topic permissions).
+    pub fn touch(&mut self, now_ms: u64) {
+        self.changed(now_ms);
+    }
+
     /// Creates or replaces a topic (UPDATE_AND_CREATE_TOPIC); returns the previous config.
     pub fn update(&mut self, config: TopicConfig, now_ms: u64) -> Option<TopicConfig> {
         match self.table.get(&config.topic_name) {

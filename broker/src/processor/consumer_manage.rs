@@ -1,6 +1,7 @@
 //! GET_CONSUMER_LIST_BY_GROUP (38), QUERY_CONSUMER_OFFSET (14), UPDATE_CONSUMER_OFFSET (15),
-//! GET_MAX_OFFSET (30) and GET_MIN_OFFSET (31): what every consumer needs besides pulling
-//! (RocketMQ `ConsumerManageProcessor` + the offset queries of `AdminBrokerProcessor`).
+//! GET_MAX_OFFSET (30), GET_MIN_OFFSET (31), SEARCH_OFFSET_BY_TIMESTAMP (29) and
+//! GET_EARLIEST_MSG_STORETIME (32): what every consumer needs besides pulling (RocketMQ
+//! `ConsumerManageProcessor` + the offset queries of `AdminBrokerProcessor`).
 //!
 //! Runs on the event-loop thread; offsets are committed in memory under a short lock and
 //! written by the `persist` thread every `flushConsumerOffsetInterval`.
@@ -8,19 +9,36 @@
 use protocol::body::cluster::GetConsumerListByGroupResponseBody;
 use protocol::body::JsonBody;
 use protocol::header::{
-    GetConsumerListByGroupRequestHeader, GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader,
+    GetConsumerListByGroupRequestHeader, GetEarliestMsgStoretimeRequestHeader,
+    GetEarliestMsgStoretimeResponseHeader, GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader,
     GetMinOffsetRequestHeader, GetMinOffsetResponseHeader, QueryConsumerOffsetRequestHeader,
-    QueryConsumerOffsetResponseHeader, UpdateConsumerOffsetRequestHeader,
+    QueryConsumerOffsetResponseHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
+    UpdateConsumerOffsetRequestHeader,
 };
-use protocol::remoting::Reply;
-use protocol::{RemotingCommand, ResponseCode};
+use protocol::remoting::{ConnId, Context, Reply};
+use protocol::{RemotingCommand, RequestCode, ResponseCode};
 
-use super::{decode, error, lock, BrokerHandler};
+use super::{decode, error, lock, success, BrokerHandler, Outcome};
 
-type Outcome = Result<Reply, RemotingCommand>;
-
-fn success(req: &RemotingCommand) -> RemotingCommand {
-    RemotingCommand::response_to(req, ResponseCode::SUCCESS)
+/// The family's entry in the processor table.
+pub fn handle(
+    h: &mut BrokerHandler,
+    _ctx: &mut Context<'_>,
+    _conn: ConnId,
+    code: RequestCode,
+    req: &RemotingCommand,
+) -> Option<Outcome> {
+    use RequestCode as C;
+    Some(match code {
+        C::GET_CONSUMER_LIST_BY_GROUP => consumer_list(h, req),
+        C::QUERY_CONSUMER_OFFSET => query_offset(h, req),
+        C::UPDATE_CONSUMER_OFFSET => update_offset(h, req),
+        C::GET_MAX_OFFSET => max_offset(h, req),
+        C::GET_MIN_OFFSET => min_offset(h, req),
+        C::SEARCH_OFFSET_BY_TIMESTAMP => search_offset(h, req),
+        C::GET_EARLIEST_MSG_STORETIME => earliest_store_time(h, req),
+        _ => return None,
+    })
 }
 
 /// GET_CONSUMER_LIST_BY_GROUP: the client ids of the group's live members.
@@ -104,5 +122,32 @@ pub fn min_offset(h: &mut BrokerHandler, req: &RemotingCommand) -> Outcome {
         .store
         .min_offset_in_queue(&header.topic, header.queue_id);
     let response = GetMinOffsetResponseHeader { offset };
+    Ok(Reply::Now(success(req).with_header(&response)))
+}
+
+/// SEARCH_OFFSET_BY_TIMESTAMP: the first queue offset whose message was stored at or after
+/// `timestamp` (the queue's max offset when none was; 0 for an unknown queue).
+pub fn search_offset(h: &mut BrokerHandler, req: &RemotingCommand) -> Outcome {
+    let header: SearchOffsetRequestHeader = decode(req)?;
+    let offset = h
+        .shared
+        .store
+        .offset_by_time(&header.topic, header.queue_id, header.timestamp)
+        .map_err(|e| error(req, ResponseCode::SYSTEM_ERROR, e.to_string()))?;
+    let response = SearchOffsetResponseHeader { offset };
+    Ok(Reply::Now(success(req).with_header(&response)))
+}
+
+/// GET_EARLIEST_MSG_STORETIME: store time of the queue's oldest message, -1 when the queue
+/// is empty or unknown (as RocketMQ).
+pub fn earliest_store_time(h: &mut BrokerHandler, req: &RemotingCommand) -> Outcome {
+    let header: GetEarliestMsgStoretimeRequestHeader = decode(req)?;
+    let timestamp = h
+        .shared
+        .store
+        .earliest_message_time(&header.topic, header.queue_id)
+        .map_err(|e| error(req, ResponseCode::SYSTEM_ERROR, e.to_string()))?
+        .unwrap_or(-1);
+    let response = GetEarliestMsgStoretimeResponseHeader { timestamp };
     Ok(Reply::Now(success(req).with_header(&response)))
 }

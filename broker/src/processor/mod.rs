@@ -6,7 +6,17 @@
 //! | [`send_message`] (+ [`send_rewrite`]) | SEND_MESSAGE 10, SEND_MESSAGE_V2 310, SEND_BATCH_MESSAGE 320 |
 //! | [`pull_message`] (+ [`pull_hold`]) | PULL_MESSAGE 11, LITE_PULL_MESSAGE 361 |
 //! | [`client_manage`] | HEART_BEAT 34, UNREGISTER_CLIENT 35 |
-//! | [`consumer_manage`] | GET_CONSUMER_LIST_BY_GROUP 38, QUERY/UPDATE_CONSUMER_OFFSET 14/15, GET_MIN/MAX_OFFSET 31/30 |
+//! | [`consumer_manage`] | GET_CONSUMER_LIST_BY_GROUP 38, QUERY/UPDATE_CONSUMER_OFFSET 14/15, GET_MIN/MAX_OFFSET 31/30, SEARCH_OFFSET_BY_TIMESTAMP 29, GET_EARLIEST_MSG_STORETIME 32 |
+//! | [`query_message`] | QUERY_MESSAGE 12, VIEW_MESSAGE_BY_ID 33 |
+//! | [`lock_batch`] | LOCK_BATCH_MQ 41, UNLOCK_BATCH_MQ 42 |
+//! | [`consumer_admin`] | connections 203/204/328, CHECK_CLIENT_CONFIG 46, who consumes 300/343, calls to consumers 307/223 |
+//! | [`offset_admin`] | slave sync 43/45, offset reset 222, time span 303, clone 314, correction 308 |
+//! | [`admin`] | topics 17/18/215/21/351/22/23/305, subscription groups 200/207/352/201 |
+//! | [`admin_stats`] | statistics 202/208/317/28/315, QUERY_CONSUME_QUEUE 321 |
+//! | [`admin_broker`] | broker config 26/25, file cleaning 27/329/306/316 |
+//! | [`admin_runtime`] | the GET_BROKER_RUNTIME_INFO table |
+//! | [`flow_control`] | SYSTEM_BUSY for sends while the store is congested |
+//! | [`transfer`] | stored records as sendfile regions or a heap body (pull, query, view) |
 //! | [`back_and_tx`] | CONSUMER_SEND_MSG_BACK 36, END_TRANSACTION 37; forwards CHECK_TRANSACTION_STATE 39 |
 //!
 //! Ownership: [`BrokerHandler`] is owned by the loop thread and keeps the loop-local tables
@@ -18,17 +28,29 @@
 //! Rules applied to every request: an unknown code gets REQUEST_CODE_NOT_SUPPORTED with remark
 //! `" request type <code> not supported"`; a header that does not decode gets SYSTEM_ERROR with
 //! the decoder's text; a one-way request is never answered. New processors plug in at
-//! `BrokerHandler::dispatch` (the processor table).
+//! `BrokerHandler::dispatch` (core codes) or as a family in its `FAMILIES` table.
 
+pub mod admin;
+pub mod admin_broker;
+pub mod admin_runtime;
+pub mod admin_stats;
 pub mod back_and_tx;
 pub mod client_manage;
+pub mod consumer_admin;
 pub mod consumer_manage;
+pub mod flow_control;
+pub mod lock_batch;
+pub mod offset_admin;
 pub mod pull_hold;
 pub mod pull_message;
+pub mod query_message;
 pub mod send_message;
 pub mod send_rewrite;
+pub mod transfer;
 
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -39,12 +61,14 @@ use protocol::remoting::{ConnId, Context, RemotingHandle, Reply, RequestHandler}
 use protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 use crate::config::BrokerConfig;
+use crate::live_config::LiveConfig;
 use crate::manager::{
     ConsumerManager, ConsumerOffsetManager, ProducerManager, RebalanceLockManager,
     SubscriptionGroupManager, TopicConfigManager,
 };
 use crate::outer_api::RegisterTrigger;
 use crate::persist::PersistTrigger;
+use crate::stats::{BrokerCounters, StatsItemSet, TpsSampler};
 use crate::store::MessageStore;
 use pull_hold::PullHoldTable;
 
@@ -54,20 +78,36 @@ pub const PERSIST_TOPICS: &str = "topics";
 pub const PERSIST_CONSUMER_OFFSETS: &str = "consumerOffset";
 /// Persist job name of the subscription groups.
 pub const PERSIST_SUBSCRIPTION_GROUPS: &str = "subscriptionGroup";
+/// Persist job name of the `broker.conf` write-back (UPDATE_BROKER_CONFIG).
+pub const PERSIST_BROKER_CONFIG: &str = "brokerConfig";
 /// Java's default `traceOn`: sent as `TRACE_ON` in every send response.
 pub const TRACE_ON: bool = true;
 /// How often parked pulls are re-checked against the store even without an arrival signal.
 const HOLD_RECHECK_INTERVAL_MS: u64 = 5_000;
-/// How often expired queue locks are purged.
+/// How often expired queue locks are purged and idle clients scanned (at most; a shorter
+/// `clientChannelExpiredTime` scans twice per expiry time).
 const LOCK_PURGE_INTERVAL_MS: u64 = 10_000;
+/// How often the statistics are sampled.
+const STATS_SAMPLE_INTERVAL_MS: u64 = 1_000;
+
+/// What a processor returns: a reply, or an error response to send now.
+pub type Outcome = Result<Reply, RemotingCommand>;
 
 /// A message arrival reported by the store's dispatcher: `(topic, queue_id, max_offset)`.
 pub type Arrival = (String, i32, i64);
 
 /// State shared by the event loop and the broker's service threads.
 pub struct BrokerShared {
-    /// The effective configuration (immutable while running).
+    /// The boot configuration (immutable while running; see `live` for what changes).
     pub config: BrokerConfig,
+    /// The values UPDATE_BROKER_CONFIG changes at run time, and the effective configuration.
+    pub live: LiveConfig,
+    /// Message counters (relaxed atomics, bumped per message).
+    pub counters: BrokerCounters,
+    /// Sends whose reply waits for a SYNC_FLUSH group commit (flow control).
+    pub sends_awaiting_flush: AtomicUsize,
+    /// When the broker started, ms since the epoch.
+    pub boot_ms: u64,
     /// The message store.
     pub store: Arc<MessageStore>,
     /// `brokerIP1:listenPort`: STOREHOST of every record and the address in offset msgIds.
@@ -133,7 +173,7 @@ impl BrokerShared {
     /// The settings of consumer group `group`, auto-creating it (and persisting the table)
     /// when `autoCreateSubscriptionGroup` allows; `None` if it does not exist.
     pub fn find_or_create_group(&self, group: &str) -> Option<SubscriptionGroupConfig> {
-        let auto_create = self.config.auto_create_subscription_group;
+        let auto_create = self.live.auto_create_subscription_group();
         let mut groups = lock(&self.groups);
         let existed = groups.contains(group);
         let found = groups
@@ -157,6 +197,11 @@ impl BrokerShared {
     pub fn is_master(&self) -> bool {
         self.config.is_master()
     }
+
+    /// The effective `brokerPermission`.
+    pub fn broker_permission(&self) -> i32 {
+        self.live.broker_permission()
+    }
 }
 
 /// The broker's [`RequestHandler`]; see the module docs.
@@ -176,6 +221,15 @@ pub struct BrokerHandler {
     random: u64,
     next_hold_recheck_ms: u64,
     next_lock_purge_ms: u64,
+    next_client_scan_ms: u64,
+    next_stats_sample_ms: u64,
+    /// Sliding TPS windows and day snapshots of the counters (GET_BROKER_RUNTIME_INFO).
+    pub(crate) tps: TpsSampler,
+    /// Named stats items (VIEW_BROKER_STATS_DATA, topic and consume TPS).
+    pub(crate) stats: StatsItemSet,
+    /// `topic@group` → queue → next offset of the group's last successful pull (the
+    /// `pullOffset` of GET_CONSUME_STATS; memory only, as in RocketMQ).
+    pub(crate) pull_offsets: HashMap<String, BTreeMap<i32, i64>>,
 }
 
 impl BrokerHandler {
@@ -189,7 +243,7 @@ impl BrokerHandler {
         handle: RemotingHandle,
     ) -> Self {
         let lock_ttl = shared.config.rebalance_lock_max_live_time_ms;
-        BrokerHandler {
+        let mut handler = BrokerHandler {
             shared,
             consumers: ConsumerManager::new(),
             producers: ProducerManager::new(),
@@ -202,7 +256,15 @@ impl BrokerHandler {
             random: wall_ms() | 1,
             next_hold_recheck_ms: 0,
             next_lock_purge_ms: 0,
-        }
+            next_client_scan_ms: 0,
+            next_stats_sample_ms: 0,
+            tps: TpsSampler::new(),
+            stats: StatsItemSet::new(),
+            pull_offsets: HashMap::new(),
+        };
+        // The boot sample: rates are measured from here until the windows fill.
+        handler.sample_stats();
+        handler
     }
 
     /// A pseudo-random number below `bound` (> 0) for queue selection (xorshift; not crypto).
@@ -216,38 +278,52 @@ impl BrokerHandler {
         (x % u64::from(bound.max(1).unsigned_abs())) as i32
     }
 
-    /// The processor table: request code → processor. New processors are added here.
+    /// The processor table: request code → processor. New processors are added here (the
+    /// core codes below, the admin families through [`FAMILIES`]).
     fn dispatch(
         &mut self,
         ctx: &mut Context<'_>,
         conn: ConnId,
         request: RemotingCommand,
-    ) -> Result<Reply, RemotingCommand> {
+    ) -> Outcome {
         use RequestCode as C;
-        match request.request_code() {
-            Some(C::SEND_MESSAGE | C::SEND_MESSAGE_V2 | C::SEND_BATCH_MESSAGE) => {
+        let Some(code) = request.request_code() else {
+            return Err(not_supported(&request));
+        };
+        match code {
+            C::SEND_MESSAGE | C::SEND_MESSAGE_V2 | C::SEND_BATCH_MESSAGE => {
+                flow_control::check_send(&self.shared, &request)?;
                 send_message::process(self, ctx, conn, &request)
             }
-            Some(C::PULL_MESSAGE | C::LITE_PULL_MESSAGE) => {
+            C::PULL_MESSAGE | C::LITE_PULL_MESSAGE => {
                 pull_message::process(self, ctx, conn, request)
             }
-            Some(C::HEART_BEAT) => client_manage::heartbeat(self, ctx, conn, &request),
-            Some(C::UNREGISTER_CLIENT) => {
-                client_manage::unregister_client(self, ctx, conn, &request)
-            }
-            Some(C::GET_CONSUMER_LIST_BY_GROUP) => consumer_manage::consumer_list(self, &request),
-            Some(C::QUERY_CONSUMER_OFFSET) => consumer_manage::query_offset(self, &request),
-            Some(C::UPDATE_CONSUMER_OFFSET) => consumer_manage::update_offset(self, &request),
-            Some(C::GET_MAX_OFFSET) => consumer_manage::max_offset(self, &request),
-            Some(C::GET_MIN_OFFSET) => consumer_manage::min_offset(self, &request),
-            Some(C::CONSUMER_SEND_MSG_BACK) => back_and_tx::send_back(self, conn, &request),
-            Some(C::END_TRANSACTION) => back_and_tx::end_tx(self, conn, &request),
-            _ => Err(error(
-                &request,
-                ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-                format!(" request type {} not supported", request.code),
-            )),
+            C::HEART_BEAT => client_manage::heartbeat(self, ctx, conn, &request),
+            C::UNREGISTER_CLIENT => client_manage::unregister_client(self, ctx, conn, &request),
+            C::CONSUMER_SEND_MSG_BACK => back_and_tx::send_back(self, conn, &request),
+            C::END_TRANSACTION => back_and_tx::end_tx(self, conn, &request),
+            _ => FAMILIES
+                .iter()
+                .find_map(|family| family(self, ctx, conn, code, &request))
+                .unwrap_or_else(|| Err(not_supported(&request))),
         }
+    }
+
+    /// The next offsets of `group`'s last pulls on `topic`, by queue.
+    pub(crate) fn pull_offsets_of(&self, group: &str, topic: &str) -> BTreeMap<i32, i64> {
+        self.pull_offsets
+            .get(&format!("{topic}@{group}"))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Samples the counters into the TPS windows and the stats items.
+    fn sample_stats(&mut self) {
+        let now = wall_ms();
+        let utc_offset_ms = i64::from(self.shared.store.utc_offset_secs()) * 1_000;
+        let day = (now as i64 + utc_offset_ms).div_euclid(86_400_000);
+        self.tps.sample(now, day, self.shared.counters.snapshot());
+        self.stats.sample(now);
     }
 
     /// Drains the arrival channel and answers the parked pulls that can now read something.
@@ -271,6 +347,41 @@ impl BrokerHandler {
     }
 }
 
+/// A request family: answers the codes it owns (`Some`), ignores the others (`None`).
+type Family = fn(
+    &mut BrokerHandler,
+    &mut Context<'_>,
+    ConnId,
+    RequestCode,
+    &RemotingCommand,
+) -> Option<Outcome>;
+
+/// The request families tried, in order, for codes the core table does not own.
+const FAMILIES: [Family; 8] = [
+    consumer_manage::handle,
+    query_message::handle,
+    lock_batch::handle,
+    consumer_admin::handle,
+    offset_admin::handle,
+    admin::handle,
+    admin_stats::handle,
+    admin_broker::handle,
+];
+
+/// REQUEST_CODE_NOT_SUPPORTED with RocketMQ's remark.
+fn not_supported(request: &RemotingCommand) -> RemotingCommand {
+    error(
+        request,
+        ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+        format!(" request type {} not supported", request.code),
+    )
+}
+
+/// A plain SUCCESS response to `request`.
+pub fn success(request: &RemotingCommand) -> RemotingCommand {
+    RemotingCommand::response_to(request, ResponseCode::SUCCESS)
+}
+
 /// Sends `response` once the commitlog is durable up to `end_offset` (SYNC_FLUSH): the flush
 /// thread completes it through the loop's handle with SUCCESS, FLUSH_DISK_TIMEOUT, or
 /// SYSTEM_ERROR when the fsync failed (never SUCCESS for data that may not be durable).
@@ -286,7 +397,14 @@ pub(crate) fn reply_when_flushed(
         return Reply::Nothing;
     }
     let handle = h.handle.clone();
+    let awaiting = Arc::clone(&h.shared);
+    awaiting
+        .sends_awaiting_flush
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let waiter = Box::new(move |outcome| {
+        awaiting
+            .sends_awaiting_flush
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         let mut response = response;
         response.code = send_rewrite::flush_response_code(outcome).code();
         if response.code == ResponseCode::SYSTEM_ERROR.code() {
@@ -371,7 +489,15 @@ impl RequestHandler for BrokerHandler {
         if now_ms >= self.next_lock_purge_ms {
             self.next_lock_purge_ms = now_ms + LOCK_PURGE_INTERVAL_MS;
             self.locks.remove_expired(wall_ms());
+        }
+        if now_ms >= self.next_client_scan_ms {
+            let expiry_ms = self.shared.config.client_channel_expired_time_ms;
+            self.next_client_scan_ms = now_ms + (expiry_ms / 2).clamp(1, LOCK_PURGE_INTERVAL_MS);
             client_manage::scan_not_active(self, ctx);
+        }
+        if now_ms >= self.next_stats_sample_ms {
+            self.next_stats_sample_ms = now_ms + STATS_SAMPLE_INTERVAL_MS;
+            self.sample_stats();
         }
     }
 

@@ -13,18 +13,19 @@
 
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use protocol::body::heartbeat::{MessageModel, EXPRESSION_TYPE_TAG};
 use protocol::body::perm::is_readable;
 use protocol::header::{PullMessageRequestHeader, PullMessageResponseHeader};
 use protocol::message::record_view::{RecordView, ViewRead};
 use protocol::message::{keys, parse_sub_expression, TagFilter};
-use protocol::remoting::{ConnId, Context, FileRegion, Reply};
+use protocol::remoting::{ConnId, Context, Reply};
 use protocol::{RemotingCommand, ResponseCode};
 
 use super::pull_hold::HeldPull;
+use super::transfer::{file_regions, heap_body};
 use super::{decode, error, lock, BrokerHandler, BrokerShared};
-use crate::store::{GetMessageResult, GetMessageStatus as G, MessageRegion};
+use crate::stats;
+use crate::store::{GetMessageResult, GetMessageStatus as G};
 
 /// Byte cap of one pull when the request names none (RocketMQ's in-memory transfer cap).
 const DEFAULT_MAX_PULL_BYTES: u64 = 256 * 1024;
@@ -75,7 +76,7 @@ fn run(
 ) -> Outcome {
     let shared = Arc::clone(&h.shared);
     let header: PullMessageRequestHeader = decode(&req)?;
-    if !is_readable(shared.config.broker_permission) {
+    if !is_readable(shared.broker_permission()) {
         let remark = format!(
             "the broker[{}] pulling message is forbidden",
             shared.config.broker_ip1
@@ -339,6 +340,7 @@ fn respond(
     let response = RemotingCommand::response_to(&req, code)
         .with_header(&response_header)
         .with_remark(format!("{:?}", result.status));
+    count_pull(h, header, code, &result);
     if code != ResponseCode::SUCCESS {
         return Ok(Reply::Now(response));
     }
@@ -351,6 +353,36 @@ fn respond(
         response,
         regions: file_regions(&result.messages),
     })
+}
+
+/// Counts an answered pull in the broker counters and the group's stats items.
+fn count_pull(
+    h: &mut BrokerHandler,
+    header: &PullMessageRequestHeader,
+    code: ResponseCode,
+    result: &GetMessageResult,
+) {
+    let found = code == ResponseCode::SUCCESS;
+    let n = if found {
+        result.messages.len() as u64
+    } else {
+        0
+    };
+    h.shared.counters.on_pull(n);
+    if !found {
+        return;
+    }
+    let now = super::wall_ms();
+    let key = format!("{}@{}", header.topic, header.consumer_group);
+    h.stats.add(stats::GROUP_GET_NUMS, &key, n, 1, now);
+    h.stats
+        .add(stats::GROUP_GET_SIZE, &key, result.total_bytes, 1, now);
+    h.pull_offsets
+        .entry(key)
+        .or_default()
+        .insert(header.queue_id, result.next_begin_offset);
+    let cluster = &h.shared.config.broker_cluster_name;
+    h.stats.add(stats::BROKER_GET_NUMS, cluster, n, 1, now);
 }
 
 /// The response code and header for a store result, with the role rules: a slave without
@@ -424,75 +456,9 @@ fn park(
     }
 }
 
-/// One zero-copy region per contiguous run of records in the same segment file.
-pub fn file_regions(messages: &[MessageRegion]) -> Vec<FileRegion> {
-    let mut regions: Vec<FileRegion> = Vec::new();
-    for m in messages {
-        let r = &m.region;
-        if let Some(last) = regions.last_mut() {
-            if Arc::ptr_eq(&last.file, &r.file) && last.position + last.len == r.position {
-                last.len += u64::from(r.len);
-                continue;
-            }
-        }
-        regions.push(FileRegion::new(
-            Arc::clone(&r.file),
-            r.position,
-            u64::from(r.len),
-        ));
-    }
-    regions
-}
-
-/// The records copied into one body (`transferMsgByHeap=true`).
-fn heap_body(messages: &[MessageRegion]) -> std::io::Result<bytes::Bytes> {
-    let total: usize = messages.iter().map(|m| m.size as usize).sum();
-    let mut body = BytesMut::with_capacity(total);
-    for m in messages {
-        body.extend_from_slice(&m.region.read()?);
-    }
-    Ok(body.freeze())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::FileRegion as StoreRegion;
-    use std::fs::File;
-
-    fn region(file: &Arc<File>, position: u64, len: u32) -> MessageRegion {
-        MessageRegion {
-            queue_offset: 0,
-            phy_offset: position,
-            size: len,
-            tags_code: 0,
-            region: StoreRegion {
-                file: Arc::clone(file),
-                position,
-                len,
-            },
-        }
-    }
-
-    #[test]
-    fn contiguous_records_of_one_file_share_a_region() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = Arc::new(File::create(dir.path().join("a")).unwrap());
-        let b = Arc::new(File::create(dir.path().join("b")).unwrap());
-        let msgs = [
-            region(&a, 0, 10),
-            region(&a, 10, 5),
-            region(&a, 30, 5),
-            region(&b, 35, 7),
-            region(&b, 42, 1),
-        ];
-        let got: Vec<(u64, u64)> = file_regions(&msgs)
-            .iter()
-            .map(|r| (r.position, r.len))
-            .collect();
-        assert_eq!(got, [(0, 15), (30, 5), (35, 8)]);
-        assert!(file_regions(&[]).is_empty());
-    }
 
     #[test]
     fn status_table_of_the_wire_reference() {

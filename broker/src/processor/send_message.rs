@@ -27,6 +27,7 @@ use protocol::{RemotingCommand, ResponseCode};
 use super::send_rewrite::{self as rw, StoreTarget};
 use super::{error, lock, wall_ms, BrokerHandler, BrokerShared, TRACE_ON};
 use crate::manager::topic_validator as tv;
+use crate::stats;
 use crate::store::{AppendResult, PutMessageResult};
 
 /// TopicSysFlag bits of a unit-mode producer (Java `TopicSysFlag`).
@@ -74,7 +75,7 @@ fn check(
     }
     let header = SendMessageRequestHeader::read_for_code(req.code, &req.ext_fields)
         .map_err(|e| error(req, ResponseCode::SYSTEM_ERROR, e.to_string()))?;
-    if !is_writeable(shared.config.broker_permission) {
+    if !is_writeable(shared.broker_permission()) {
         let remark = format!(
             "the broker[{}] sending message is forbidden",
             shared.config.broker_ip1
@@ -432,6 +433,18 @@ fn msg_ids(store_host: std::net::SocketAddr, append: &AppendResult) -> String {
     ids.join(",")
 }
 
+/// Counts a stored append in the broker counters and the topic's stats items.
+fn count_put(h: &mut BrokerHandler, c: &Checked, append: &AppendResult) {
+    let (n, bytes) = (u64::from(append.msg_count), u64::from(append.wrote_bytes));
+    h.shared.counters.on_put(n, bytes);
+    let now = wall_ms();
+    let topic = &c.header.topic;
+    h.stats.add(stats::TOPIC_PUT_NUMS, topic, n, 1, now);
+    h.stats.add(stats::TOPIC_PUT_SIZE, topic, bytes, 1, now);
+    let cluster = &h.shared.config.broker_cluster_name;
+    h.stats.add(stats::BROKER_PUT_NUMS, cluster, n, 1, now);
+}
+
 /// Maps the store's status; when stored, builds the response and either replies now or
 /// defers the reply until the group commit (SYNC_FLUSH with WAIT).
 #[allow(clippy::too_many_arguments)]
@@ -444,12 +457,13 @@ fn finish(
     transaction_id: Option<String>,
     wait: bool,
 ) -> Outcome {
-    let shared = &h.shared;
     let (code, append) = match (rw::put_response_code(result.status), result.append) {
         (Ok(code), Some(append)) => (code, append),
         (Err((code, remark)), _) => return Err(error(req, code, remark)),
         (Ok(_), None) => return Err(error(req, ResponseCode::SYSTEM_ERROR, "UNKNOWN_ERROR")),
     };
+    count_put(h, c, &append);
+    let shared = &h.shared;
     let header = SendMessageResponseHeader {
         msg_id: msg_ids(shared.store_host, &append),
         queue_id: c.queue_id,

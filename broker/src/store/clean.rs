@@ -97,6 +97,10 @@ pub(crate) struct RetentionTargets<'a> {
     pub(crate) index: Option<&'a IndexService>,
     /// Offset the dispatcher has reached: segments above it are kept.
     pub(crate) reput_offset: u64,
+    /// The effective `fileReservedTime` (changeable at run time).
+    pub(crate) file_reserved_hours: u64,
+    /// Delete expired segments now whatever the hour and disk usage (an admin request).
+    pub(crate) force_delete_expired: bool,
 }
 
 /// Runs one retention round with the given clock and disk usage.
@@ -107,7 +111,8 @@ pub(crate) fn run_retention(
     now_ms: i64,
     disk_used_ratio: f64,
 ) -> Result<RetentionReport> {
-    let d = decide(config, now_ms, utc_offset_secs, disk_used_ratio);
+    let mut d = decide(config, now_ms, utc_offset_secs, disk_used_ratio);
+    d.delete_expired |= t.force_delete_expired;
     if d.disk_full
         != t.commit_log
             .write_block()
@@ -128,7 +133,9 @@ pub(crate) fn run_retention(
     };
     if d.delete_expired || d.clean_immediately {
         let keep_from = t.reput_offset.min(t.commit_log.flushed_offset());
-        let reserved_ms = (config.file_reserved_hours as i64).saturating_mul(3_600_000);
+        let reserved_ms = i64::try_from(t.file_reserved_hours)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(3_600_000);
         report.commit_log_segments = t.commit_log.delete_segments(keep_from, |c| {
             select_expired(
                 c,

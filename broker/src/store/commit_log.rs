@@ -118,6 +118,17 @@ pub struct CommitLog {
     stats: CommitLogStats,
     append_notify: OnceLock<Box<dyn Fn() + Send + Sync>>,
     clock: Clock,
+    /// Clock value when the current holder took the append lock; 0 while it is free.
+    lock_begin_ms: AtomicI64,
+}
+
+/// Clears the append-lock timestamp when an append ends, whichever way it returns.
+struct LockTimer<'a>(&'a AtomicI64);
+
+impl Drop for LockTimer<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for CommitLog {
@@ -158,6 +169,7 @@ impl CommitLog {
             stats: CommitLogStats::default(),
             append_notify: OnceLock::new(),
             clock,
+            lock_begin_ms: AtomicI64::new(0),
         }
     }
 
@@ -198,6 +210,15 @@ impl CommitLog {
             .unwrap_or_else(|| self.confirm_offset())
     }
 
+    /// How long the current append has held the append lock, in ms (0 when it is free): a
+    /// slow page cache shows here (RocketMQ `lockTimeMills`).
+    pub fn lock_held_ms(&self) -> u64 {
+        match self.lock_begin_ms.load(Ordering::Relaxed) {
+            0 => 0,
+            begin => u64::try_from((self.clock)().saturating_sub(begin)).unwrap_or(0),
+        }
+    }
+
     /// Counters.
     pub fn stats(&self) -> &CommitLogStats {
         &self.stats
@@ -231,6 +252,12 @@ impl CommitLog {
 
     pub(crate) fn set_shut_down(&self) {
         self.block.fetch_or(BLOCK_SHUT_DOWN, Ordering::AcqRel);
+    }
+
+    /// Forgets the next queue offsets of `topic` (all queues), so a re-created topic starts
+    /// at offset 0 again (RocketMQ `removeQueueFromTopicQueueTable`).
+    pub(crate) fn remove_topic_queues(&self, topic: &str) {
+        lock(&self.writer).topic_queue_table.remove(topic);
     }
 
     /// The next queue offset of every topic-queue (a copy of "topicQueueTable").
@@ -374,6 +401,9 @@ impl CommitLog {
     ) -> PutMessageResult {
         let len = buf.len() as u64;
         let mut w = lock(&self.writer);
+        self.lock_begin_ms
+            .store((self.clock)().max(1), Ordering::Relaxed);
+        let _timer = LockTimer(&self.lock_begin_ms);
         let seg = match self.reserve(&mut w, len) {
             Ok(s) => s,
             Err(status) => return PutMessageResult::failed(status),

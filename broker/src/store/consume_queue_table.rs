@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::store::commit_log::write_lock;
 use crate::store::consume_queue::ConsumeQueue;
 
-type QueueMap = HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>;
+pub(crate) type QueueMap = HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>;
 
 /// All consume queues. See the module docs.
 #[derive(Debug)]
@@ -88,6 +88,11 @@ impl ConsumeQueueTable {
         let cq = Arc::new(ConsumeQueue::load(&dir, topic, queue_id, self.file_bytes)?);
         per_topic.insert(queue_id, Arc::clone(&cq));
         Ok(cq)
+    }
+
+    /// The lock around the topic → queue map (for the admin operations in `store::admin`).
+    pub(crate) fn queues_lock(&self) -> &RwLock<QueueMap> {
+        &self.queues
     }
 
     /// Every queue.

@@ -19,6 +19,7 @@
 //! `flush-logics` (consume queues, full index files, checkpoint) and `clean`. File formats and
 //! the recovery algorithm: `docs/storage.md`.
 
+mod admin;
 pub mod checkpoint;
 pub mod clean;
 pub mod commit_log;
@@ -41,7 +42,7 @@ pub mod status;
 pub mod time;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -137,6 +138,12 @@ pub(crate) struct StoreInner {
     disk_probe: Arc<dyn DiskSpaceProbe>,
     logics_signal: Signal,
     clean_signal: Signal,
+    /// The effective `fileReservedTime` in hours (UPDATE_BROKER_CONFIG changes it).
+    pub(crate) file_reserved_hours: AtomicU64,
+    /// An admin asked for expired files to be deleted at the next clean round.
+    pub(crate) manual_delete: AtomicBool,
+    /// Disk usage measured by the last clean round, as `f64` bits (negative: unknown).
+    pub(crate) disk_used_ratio_bits: AtomicU64,
 }
 
 /// The message store facade. Thread-safe; share it as `Arc<MessageStore>`. Dropping it without
@@ -203,6 +210,7 @@ impl MessageStore {
             config.sync_flush_timeout_ms,
         ));
         log::info!("message store opened: {config}");
+        let config_reserved_hours = config.file_reserved_hours;
         let inner = Arc::new(StoreInner {
             config,
             utc_offset_secs,
@@ -216,6 +224,9 @@ impl MessageStore {
             disk_probe: env.disk_probe,
             logics_signal: Signal::default(),
             clean_signal: Signal::default(),
+            file_reserved_hours: AtomicU64::new(config_reserved_hours),
+            manual_delete: AtomicBool::new(false),
+            disk_used_ratio_bits: AtomicU64::new((-1.0f64).to_bits()),
         });
         Ok(MessageStore {
             inner,
@@ -235,6 +246,10 @@ impl MessageStore {
             service::spawn(name, f).map_err(|e| Error::io("spawn store thread", name, e))
         };
         let i = &self.inner;
+        if let Ok(ratio) = i.disk_probe.used_ratio(&i.config.store_path_root_dir) {
+            i.disk_used_ratio_bits
+                .store(ratio.to_bits(), Ordering::Relaxed);
+        }
         let (flush, flush2) = (Arc::clone(&i.flush), Arc::clone(&i.flush));
         threads.push(spawn("flush-commitlog", Box::new(move || flush.run()))?);
         threads.push(spawn(
@@ -441,6 +456,8 @@ impl StoreInner {
             cq_table: &self.cq_table,
             index: self.index.as_deref(),
             reput_offset: self.reput.reput_offset.load(Ordering::Acquire),
+            file_reserved_hours: self.file_reserved_hours.load(Ordering::Relaxed),
+            force_delete_expired: self.manual_delete.swap(false, Ordering::AcqRel),
         };
         clean::run_retention(
             &targets,
@@ -465,6 +482,8 @@ impl StoreInner {
                     -1.0
                 }
             };
+            self.disk_used_ratio_bits
+                .store(ratio.to_bits(), Ordering::Relaxed);
             if let Err(e) = self.retention_round(time::now_ms(), ratio) {
                 log::error!("retention round failed: {e}");
             }

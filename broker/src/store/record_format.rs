@@ -1,53 +1,56 @@
 //! The stored-record format as the store needs it (wire reference §5.1), in one place.
 //!
-//! Owns: reading a record's head (TOTALSIZE + MAGICCODE), validating a whole record's layout
-//! with full bounds checks, extracting the fields the dispatcher needs (topic, queue id, offsets,
-//! sysflag, store time, TAGS/KEYS/UNIQ_KEY/DELAY), patching the fields assigned under the append
-//! lock, the end-of-file blank record, body CRC and Java's `String.hashCode`. It does not own the
-//! full message codec (`protocol::message`); once that lands these functions can delegate to it
-//! here without touching the rest of the store. [`encode_record`] is a minimal encoder used by
-//! tests and the store benchmark only.
+//! A thin adapter over `protocol::message`, which owns the record codec: layouts are validated
+//! by [`RecordView::parse`], the append-lock fields are written by
+//! [`protocol::message::patch_append_fields`], the blank record by [`encode_blank`], tags codes
+//! by [`tags_code`] and CRCs by [`protocol::message::body_crc`]. This module keeps the small API
+//! the store was written against (field positions in [`RecordLayout`], [`DispatchInfo`] for the
+//! dispatcher, the store-specific checks on torn tails and offsets) so the store code does not
+//! depend on the codec's types. [`encode_record`] is a minimal encoder for tests and the store
+//! benchmark only.
 //!
 //! Nothing here panics on input bytes: every accessor checks bounds and returns [`RecordError`].
 
 use std::borrow::Cow;
-use std::net::SocketAddrV4;
+use std::net::{SocketAddr, SocketAddrV4};
+
+use bytes::BytesMut;
+use protocol::message::record::{host_len, BLANK_RECORD_BYTES, BORN_HOST_POS, SYS_FLAG_POS};
+use protocol::message::record_view::{RecordView, ViewRead};
+use protocol::message::{encode_blank, keys, sysflag, tags_code, MessageVersion, RecordParts};
 
 /// MAGICCODE of a V1 record (1-byte topic length).
-pub const MAGIC_V1: i32 = 0xDAA3_20A7_u32 as i32;
+pub const MAGIC_V1: i32 = protocol::message::MAGIC_V1;
 /// MAGICCODE of a V2 record (2-byte topic length).
-pub const MAGIC_V2: i32 = 0xDAA3_20AB_u32 as i32;
+pub const MAGIC_V2: i32 = protocol::message::MAGIC_V2;
 /// MAGICCODE of the end-of-file blank record.
-pub const BLANK_MAGIC: i32 = 0xCBD4_3194_u32 as i32;
+pub const BLANK_MAGIC: i32 = protocol::message::BLANK_MAGIC;
 /// A record must leave this many bytes free in its segment for a blank record.
-pub const END_FILE_MIN_BLANK_BYTES: u64 = 8;
+pub const END_FILE_MIN_BLANK_BYTES: u64 = BLANK_RECORD_BYTES as u64;
 /// Smallest possible message record (IPv4 hosts, V1, 1-byte topic, empty body and properties).
-pub const MIN_RECORD_BYTES: usize = 92;
+pub const MIN_RECORD_BYTES: usize = protocol::message::record::FIXED_V1_IPV4_BYTES + 1;
 /// The delay-level topic; its consume-queue tags code is the delivery timestamp.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 
 const POS_MAGIC: usize = 4;
 const POS_BODY_CRC: usize = 8;
 const POS_QUEUE_ID: usize = 12;
-const POS_QUEUE_OFFSET: usize = 20;
-const POS_PHY_OFFSET: usize = 28;
-const POS_SYS_FLAG: usize = 36;
-const POS_BORN_HOST: usize = 48;
 
 /// SYSFLAG bit: BORNHOST is IPv6 (20 bytes instead of 8).
-pub const FLAG_BORNHOST_V6: i32 = 0x10;
+pub const FLAG_BORNHOST_V6: i32 = sysflag::BORNHOST_V6;
 /// SYSFLAG bit: STOREHOST is IPv6.
-pub const FLAG_STOREHOST_V6: i32 = 0x20;
+pub const FLAG_STOREHOST_V6: i32 = sysflag::STOREHOST_V6;
 /// SYSFLAG transaction bits mask.
-pub const TRANSACTION_MASK: i32 = 0xC;
+pub const TRANSACTION_MASK: i32 = sysflag::TRANSACTION_MASK;
 /// Transaction type: prepared (half) message, never dispatched to a consume queue.
-pub const TRANSACTION_PREPARED: i32 = 0x4;
+pub const TRANSACTION_PREPARED: i32 = sysflag::TRANSACTION_PREPARED_TYPE;
 /// Transaction type: commit.
-pub const TRANSACTION_COMMIT: i32 = 0x8;
+pub const TRANSACTION_COMMIT: i32 = sysflag::TRANSACTION_COMMIT_TYPE;
 /// Transaction type: rollback, never dispatched nor indexed.
-pub const TRANSACTION_ROLLBACK: i32 = 0xC;
+pub const TRANSACTION_ROLLBACK: i32 = sysflag::TRANSACTION_ROLLBACK_TYPE;
 
-/// Why bytes are not a valid record. Cheap (no allocation): recovery hits it at every log end.
+/// Why bytes are not a valid record. Cheap to copy and compare; the codec's detailed message is
+/// logged at debug level where it is produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordError(pub &'static str);
 
@@ -92,21 +95,6 @@ fn be_i64(buf: &[u8], pos: usize) -> RResult<i64> {
     Ok(i64::from_be_bytes(a))
 }
 
-fn be_i16(buf: &[u8], pos: usize) -> RResult<i16> {
-    let b = buf
-        .get(pos..pos + 2)
-        .ok_or(RecordError("truncated i16 field"))?;
-    Ok(i16::from_be_bytes([b[0], b[1]]))
-}
-
-fn put_i64(buf: &mut [u8], pos: usize, v: i64) -> RResult<()> {
-    let b = buf
-        .get_mut(pos..pos + 8)
-        .ok_or(RecordError("truncated i64 field"))?;
-    b.copy_from_slice(&v.to_be_bytes());
-    Ok(())
-}
-
 /// Reads TOTALSIZE and MAGICCODE. `Ok(None)` when fewer than 8 bytes are given.
 pub fn read_head(buf: &[u8]) -> RResult<Option<RecordHead>> {
     if buf.len() < 8 {
@@ -122,7 +110,9 @@ pub fn read_head(buf: &[u8]) -> RResult<Option<RecordHead>> {
     }
     let total_size = total as u32;
     match magic {
-        BLANK_MAGIC if total_size >= 8 => Ok(Some(RecordHead::Blank { total_size })),
+        BLANK_MAGIC if total_size as usize >= BLANK_RECORD_BYTES => {
+            Ok(Some(RecordHead::Blank { total_size }))
+        }
         MAGIC_V1 | MAGIC_V2 if total_size as usize >= MIN_RECORD_BYTES => {
             Ok(Some(RecordHead::Message { total_size }))
         }
@@ -151,102 +141,53 @@ pub struct RecordLayout {
     pub props_len: usize,
 }
 
-/// BORNHOST and STOREHOST sizes selected by SYSFLAG.
-fn host_lens(sys_flag: i32) -> (usize, usize) {
-    let len = |bit| if sys_flag & bit != 0 { 20 } else { 8 };
-    (len(FLAG_BORNHOST_V6), len(FLAG_STOREHOST_V6))
+/// Parses the message record at the front of `rec` with the codec.
+fn view(rec: &[u8]) -> RResult<RecordView<'_>> {
+    match RecordView::parse(rec) {
+        Ok(ViewRead::Message(v)) => Ok(v),
+        Ok(ViewRead::Incomplete) => Err(RecordError("TOTALSIZE out of range")),
+        Ok(ViewRead::Blank(_)) => Err(RecordError("blank record where a message was expected")),
+        Err(e) => {
+            log::debug!("record rejected: {e}");
+            Err(RecordError("malformed record fields"))
+        }
+    }
 }
 
-/// Reads the topic length (1 byte under V1, i16 under V2) at `pos`; returns it and the
-/// position of the topic bytes.
-fn read_topic_len(rec: &[u8], pos: usize, magic: i32) -> RResult<(usize, usize)> {
-    if magic == MAGIC_V2 {
-        let l = be_i16(rec, pos)?;
-        if l < 0 {
-            return Err(RecordError("negative topic length"));
-        }
-        Ok((l as usize, pos + 2))
-    } else {
-        let l = *rec.get(pos).ok_or(RecordError("truncated topic length"))?;
-        Ok((l as usize, pos + 1))
+fn layout_of(v: &RecordView<'_>) -> RecordLayout {
+    let body_pos = v.body_offset();
+    let topic_pos = body_pos + v.body.len() + v.version.topic_len_bytes();
+    RecordLayout {
+        total_size: v.raw.len(),
+        store_timestamp_pos: BORN_HOST_POS + host_len(v.sys_flag & FLAG_BORNHOST_V6 != 0),
+        body_pos,
+        body_len: v.body.len(),
+        topic_pos,
+        topic_len: v.topic.len(),
+        props_pos: topic_pos + v.topic.len() + 2,
+        props_len: v.properties.len(),
     }
 }
 
 /// Validates the layout of the record at the start of `rec` and returns its field positions.
 /// The record's TOTALSIZE must be ≤ `rec.len()`; only `rec[..TOTALSIZE]` is examined.
 pub fn parse_layout(rec: &[u8]) -> RResult<RecordLayout> {
-    let total = be_i32(rec, 0)?;
-    if total < MIN_RECORD_BYTES as i32 || total as usize > rec.len() {
-        return Err(RecordError("TOTALSIZE out of range"));
-    }
-    let total_size = total as usize;
-    let rec = &rec[..total_size];
-    let magic = be_i32(rec, POS_MAGIC)?;
-    if magic != MAGIC_V1 && magic != MAGIC_V2 {
-        return Err(RecordError("bad MAGICCODE"));
-    }
-    let (born_host_len, store_host_len) = host_lens(be_i32(rec, POS_SYS_FLAG)?);
-    let store_timestamp_pos = POS_BORN_HOST + born_host_len;
-    // STORETIMESTAMP, STOREHOST, RECONSUMETIMES, PREPARED_TX_OFFSET.
-    let body_len_pos = store_timestamp_pos + 8 + store_host_len + 4 + 8;
-    let body_len = usize::try_from(be_i32(rec, body_len_pos)?)
-        .map_err(|_| RecordError("negative body length"))?;
-    let body_pos = body_len_pos + 4;
-    let topic_len_pos = body_pos
-        .checked_add(body_len)
-        .ok_or(RecordError("body length overflow"))?;
-    let (topic_len, topic_pos) = read_topic_len(rec, topic_len_pos, magic)?;
-    let props_len_pos = topic_pos + topic_len;
-    let props_len = usize::try_from(be_i16(rec, props_len_pos)?)
-        .map_err(|_| RecordError("negative properties length"))?;
-    let props_pos = props_len_pos + 2;
-    if props_pos + props_len != total_size {
-        return Err(RecordError("field lengths do not add up to TOTALSIZE"));
-    }
-    if topic_len == 0 {
-        return Err(RecordError("empty topic"));
-    }
-    Ok(RecordLayout {
-        total_size,
-        store_timestamp_pos,
-        body_pos,
-        body_len,
-        topic_pos,
-        topic_len,
-        props_pos,
-        props_len,
-    })
+    view(rec).map(|v| layout_of(&v))
 }
 
 /// CRC32 (IEEE) of `body`, masked with `0x7FFFFFFF` as RocketMQ stores it.
 pub fn body_crc(body: &[u8]) -> i32 {
-    (crc32fast::hash(body) & 0x7FFF_FFFF) as i32
+    protocol::message::body_crc(body)
 }
 
 /// Java's `String.hashCode` (over UTF-16 code units, wrapping).
 pub fn java_hash_code(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(i32::from(u)))
+    protocol::message::java_hash_code(s)
 }
 
 /// Looks up `key` in a properties string (`k 0x01 v 0x02 ...`, §5.3). Duplicate keys: last wins.
 pub fn find_property<'a>(props: &'a [u8], key: &str) -> Option<&'a [u8]> {
-    let mut found = None;
-    for seg in props.split(|b| *b == 0x02) {
-        if seg.len() < 3 {
-            continue;
-        }
-        let Some(sep) = seg.iter().position(|b| *b == 0x01) else {
-            continue;
-        };
-        if sep == 0 || sep == seg.len() - 1 {
-            continue;
-        }
-        if &seg[..sep] == key.as_bytes() {
-            found = Some(&seg[sep + 1..]);
-        }
-    }
-    found
+    protocol::message::find_property(props, key)
 }
 
 /// Everything the dispatcher (consume queue, index) needs from one record, borrowed from it.
@@ -285,67 +226,63 @@ impl DispatchInfo<'_> {
     /// Tags code for the consume queue: Java hashCode of TAGS (0 when absent). The schedule
     /// topic's delivery-time code is computed by the dispatcher, which knows the delay table.
     pub fn tags_code(&self) -> i64 {
-        match &self.tags {
-            Some(t) if !t.is_empty() => i64::from(java_hash_code(t)),
-            _ => 0,
-        }
+        tags_code(self.tags.as_deref())
     }
 }
 
-fn property_str<'a>(props: &'a [u8], key: &str) -> Option<Cow<'a, str>> {
-    find_property(props, key).map(String::from_utf8_lossy)
+fn property_str<'a>(v: &RecordView<'a>, key: &str) -> Option<Cow<'a, str>> {
+    v.property(key).map(String::from_utf8_lossy)
 }
 
 /// Validates `rec` (exactly one record) and extracts its [`DispatchInfo`].
 ///
-/// Checks: layout ([`parse_layout`]), the record fills `rec` exactly, the topic is UTF-8 without
-/// NUL bytes, non-empty properties do not end in a zero byte (a record whose tail was never
-/// written ends in zeros; Java terminates every property with 0x02),
-/// PHYSICALOFFSET equals `expected_phy_offset` when given, and BODYCRC when `check_crc`.
+/// Checks: the codec's layout validation, the record fills `rec` exactly, the topic is UTF-8
+/// without NUL bytes, non-empty properties do not end in a zero byte (a record whose tail was
+/// never written ends in zeros; Java terminates every property with 0x02), PHYSICALOFFSET
+/// equals `expected_phy_offset` when given, and BODYCRC when `check_crc`.
 pub fn parse_dispatch(
     rec: &[u8],
     expected_phy_offset: Option<u64>,
     check_crc: bool,
 ) -> RResult<DispatchInfo<'_>> {
-    let l = parse_layout(rec)?;
-    if l.total_size != rec.len() {
+    let v = view(rec)?;
+    if v.raw.len() != rec.len() {
         return Err(RecordError("record does not fill its slice"));
     }
-    if l.props_len > 0 && rec.last() == Some(&0) {
+    if !v.properties.is_empty() && rec.last() == Some(&0) {
         return Err(RecordError("properties end in a zero byte (torn tail)"));
     }
-    let phy_offset = be_i64(rec, POS_PHY_OFFSET)?;
     if let Some(expected) = expected_phy_offset {
-        if phy_offset < 0 || phy_offset as u64 != expected {
+        if v.commit_log_offset < 0 || v.commit_log_offset as u64 != expected {
             return Err(RecordError(
                 "PHYSICALOFFSET does not match the record position",
             ));
         }
     }
-    let body = &rec[l.body_pos..l.body_pos + l.body_len];
-    if check_crc && body_crc(body) != be_i32(rec, POS_BODY_CRC)? {
+    if check_crc && !v.verify_crc() {
         return Err(RecordError("BODYCRC mismatch"));
     }
-    let topic = std::str::from_utf8(&rec[l.topic_pos..l.topic_pos + l.topic_len])
+    let topic = v
+        .topic_str()
         .map_err(|_| RecordError("topic is not UTF-8"))?;
     if topic.contains('\0') {
         return Err(RecordError("topic contains NUL"));
     }
-    let props = &rec[l.props_pos..l.props_pos + l.props_len];
     Ok(DispatchInfo {
         topic,
-        queue_id: be_i32(rec, POS_QUEUE_ID)?,
-        queue_offset: be_i64(rec, POS_QUEUE_OFFSET)?,
-        phy_offset,
-        total_size: l.total_size as u32,
-        sys_flag: be_i32(rec, POS_SYS_FLAG)?,
-        store_timestamp: be_i64(rec, l.store_timestamp_pos)?,
-        tags: property_str(props, "TAGS"),
-        keys: property_str(props, "KEYS"),
-        uniq_key: property_str(props, "UNIQ_KEY"),
-        delay_level: find_property(props, "DELAY")
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|v| v.trim().parse::<i32>().ok()),
+        queue_id: v.queue_id,
+        queue_offset: v.queue_offset,
+        phy_offset: v.commit_log_offset,
+        total_size: v.raw.len() as u32,
+        sys_flag: v.sys_flag,
+        store_timestamp: v.store_timestamp,
+        tags: property_str(&v, keys::TAGS),
+        keys: property_str(&v, keys::KEYS),
+        uniq_key: property_str(&v, keys::UNIQ_KEY),
+        delay_level: v
+            .property(keys::DELAY)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|d| d.trim().parse::<i32>().ok()),
     })
 }
 
@@ -357,7 +294,7 @@ pub fn topic_queue_sysflag<'a>(rec: &'a [u8], l: &RecordLayout) -> RResult<(&'a 
     Ok((
         topic,
         be_i32(rec, POS_QUEUE_ID)?,
-        be_i32(rec, POS_SYS_FLAG)?,
+        be_i32(rec, SYS_FLAG_POS)?,
     ))
 }
 
@@ -371,19 +308,18 @@ pub fn body_crc_matches(rec: &[u8], l: &RecordLayout) -> RResult<bool> {
 
 /// Reads STORETIMESTAMP of a whole record.
 pub fn store_timestamp(rec: &[u8]) -> RResult<i64> {
-    let l = parse_layout(rec)?;
-    be_i64(rec, l.store_timestamp_pos)
+    view(rec).map(|v| v.store_timestamp)
 }
 
 /// Reads STORETIMESTAMP from the fixed-size prefix of a message record (at least 80 bytes),
-/// without validating the rest: used to pick the recovery start segment.
+/// without validating the rest: used to pick the recovery start segment and by time lookups.
 pub fn prefix_store_timestamp(prefix: &[u8]) -> RResult<i64> {
     let magic = be_i32(prefix, POS_MAGIC)?;
     if magic != MAGIC_V1 && magic != MAGIC_V2 {
         return Err(RecordError("bad MAGICCODE"));
     }
-    let (born_host_len, _) = host_lens(be_i32(prefix, POS_SYS_FLAG)?);
-    be_i64(prefix, POS_BORN_HOST + born_host_len)
+    let born_v6 = be_i32(prefix, SYS_FLAG_POS)? & FLAG_BORNHOST_V6 != 0;
+    be_i64(prefix, BORN_HOST_POS + host_len(born_v6))
 }
 
 /// Writes QUEUEOFFSET, PHYSICALOFFSET and STORETIMESTAMP into a record with layout `l`.
@@ -394,16 +330,21 @@ pub fn patch_append_fields(
     phy_offset: u64,
     store_timestamp: i64,
 ) -> RResult<()> {
-    put_i64(rec, POS_QUEUE_OFFSET, queue_offset)?;
-    put_i64(rec, POS_PHY_OFFSET, phy_offset as i64)?;
-    put_i64(rec, l.store_timestamp_pos, store_timestamp)
+    let rec = rec
+        .get_mut(..l.total_size)
+        .ok_or(RecordError("record shorter than its layout"))?;
+    let phy = i64::try_from(phy_offset).map_err(|_| RecordError("offset beyond i64"))?;
+    protocol::message::patch_append_fields(rec, queue_offset, phy, store_timestamp)
+        .map_err(|_| RecordError("record header cannot be patched"))?;
+    Ok(())
 }
 
 /// The 8-byte end-of-file blank record covering `remaining_bytes`.
 pub fn blank_record(remaining_bytes: u32) -> [u8; 8] {
+    let mut buf = BytesMut::with_capacity(BLANK_RECORD_BYTES);
+    encode_blank(remaining_bytes as i32, &mut buf);
     let mut b = [0u8; 8];
-    b[..4].copy_from_slice(&(remaining_bytes as i32).to_be_bytes());
-    b[4..].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
+    b.copy_from_slice(&buf);
     b
 }
 
@@ -434,13 +375,10 @@ pub struct RecordFields<'a> {
     pub properties: &'a [(&'a str, &'a str)],
 }
 
-fn push_host(out: &mut Vec<u8>, host: &SocketAddrV4) {
-    out.extend_from_slice(&host.ip().octets());
-    out.extend_from_slice(&i32::from(host.port()).to_be_bytes());
-}
-
-/// Minimal record encoder for tests and the store benchmark (the broker uses
-/// `protocol::message`). Offsets and store time are placeholders (0), as the append path expects.
+/// Minimal record encoder for tests and the store benchmark (the broker encodes with
+/// `protocol::message` directly). Offsets and store time are placeholders (0), as the append
+/// path expects. Fields the codec cannot encode (an empty topic, properties over 32 KiB) give
+/// an empty vector, which the store rejects as MESSAGE_ILLEGAL.
 pub fn encode_record(m: &RecordFields<'_>) -> Vec<u8> {
     let mut props = Vec::new();
     for (k, v) in m.properties {
@@ -449,36 +387,32 @@ pub fn encode_record(m: &RecordFields<'_>) -> Vec<u8> {
         props.extend_from_slice(v.as_bytes());
         props.push(0x02);
     }
-    let v2 = m.topic.len() > 127;
-    let sys_flag = m.sys_flag & !(FLAG_BORNHOST_V6 | FLAG_STOREHOST_V6);
-    let mut out = Vec::with_capacity(MIN_RECORD_BYTES + m.body.len() + m.topic.len() + props.len());
-    out.extend_from_slice(&0i32.to_be_bytes());
-    out.extend_from_slice(&(if v2 { MAGIC_V2 } else { MAGIC_V1 }).to_be_bytes());
-    out.extend_from_slice(&body_crc(m.body).to_be_bytes());
-    out.extend_from_slice(&m.queue_id.to_be_bytes());
-    out.extend_from_slice(&m.flag.to_be_bytes());
-    out.extend_from_slice(&0i64.to_be_bytes());
-    out.extend_from_slice(&0i64.to_be_bytes());
-    out.extend_from_slice(&sys_flag.to_be_bytes());
-    out.extend_from_slice(&m.born_timestamp.to_be_bytes());
-    push_host(&mut out, &m.born_host);
-    out.extend_from_slice(&0i64.to_be_bytes());
-    push_host(&mut out, &m.store_host);
-    out.extend_from_slice(&m.reconsume_times.to_be_bytes());
-    out.extend_from_slice(&m.prepared_tx_offset.to_be_bytes());
-    out.extend_from_slice(&(m.body.len() as i32).to_be_bytes());
-    out.extend_from_slice(m.body);
-    if v2 {
-        out.extend_from_slice(&(m.topic.len() as i16).to_be_bytes());
-    } else {
-        out.push(m.topic.len() as u8);
+    let parts = RecordParts {
+        version: MessageVersion::V1,
+        body_crc: body_crc(m.body),
+        queue_id: m.queue_id,
+        flag: m.flag,
+        queue_offset: 0,
+        commit_log_offset: 0,
+        sys_flag: m.sys_flag,
+        born_timestamp: m.born_timestamp,
+        born_host: SocketAddr::V4(m.born_host),
+        store_timestamp: 0,
+        store_host: SocketAddr::V4(m.store_host),
+        reconsume_times: m.reconsume_times,
+        prepared_transaction_offset: m.prepared_tx_offset,
+        body: m.body,
+        topic: m.topic,
+        properties: &props,
+    };
+    let mut out = BytesMut::new();
+    match protocol::message::encode_record(&parts, &mut out) {
+        Ok(_) => out.to_vec(),
+        Err(e) => {
+            log::debug!("test record not encodable: {e}");
+            Vec::new()
+        }
     }
-    out.extend_from_slice(m.topic.as_bytes());
-    out.extend_from_slice(&(props.len() as i16).to_be_bytes());
-    out.extend_from_slice(&props);
-    let total = out.len() as i32;
-    out[..4].copy_from_slice(&total.to_be_bytes());
-    out
 }
 
 #[cfg(test)]

@@ -215,3 +215,125 @@ pub fn pull(c: &RemotingHandle, addr: &str, header: &PullMessageRequestHeader) -
         RemotingCommand::request_with_header(RequestCode::PULL_MESSAGE, header),
     )
 }
+
+/// Sends `code` with `header` and returns the response.
+pub fn admin<H: protocol::header::CommandHeader>(
+    c: &RemotingHandle,
+    addr: &str,
+    code: RequestCode,
+    header: &H,
+) -> RemotingCommand {
+    call(c, addr, RemotingCommand::request_with_header(code, header))
+}
+
+/// Sends `code` without header fields, with `body`.
+pub fn admin_body(
+    c: &RemotingHandle,
+    addr: &str,
+    code: RequestCode,
+    body: Vec<u8>,
+) -> RemotingCommand {
+    call(c, addr, RemotingCommand::request(code).with_body(body))
+}
+
+/// A HEART_BEAT of consumer `client_id` in `group` subscribing `(topic, expression)` pairs
+/// (plus producer group `PG`); `sub_version` stays constant across calls.
+pub fn consumer_heartbeat(
+    c: &RemotingHandle,
+    addr: &str,
+    client_id: &str,
+    group: &str,
+    subscriptions: &[(&str, &str)],
+) -> RemotingCommand {
+    use protocol::body::heartbeat::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};
+    use protocol::body::JsonBody;
+    let data = HeartbeatData {
+        client_id: client_id.into(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: group.into(),
+            subscription_data_set: subscriptions
+                .iter()
+                .map(|(t, e)| SubscriptionData::from_expression(*t, e, 1_000))
+                .collect(),
+            ..Default::default()
+        }],
+        producer_data_set: vec![ProducerData {
+            group_name: "PG".into(),
+        }],
+        ..Default::default()
+    };
+    let req = RemotingCommand::request(RequestCode::HEART_BEAT).with_body(data.encode_body());
+    call(c, addr, req)
+}
+
+/// A consumer stand-in: records every broker-initiated request and answers
+/// GET_CONSUMER_RUNNING_INFO (307) with a running info naming `client_id` and
+/// GET_CONSUMER_STATUS_FROM_CLIENT (221) with `status` as its queue offsets.
+pub struct FakeConsumer {
+    pub tx: std::sync::mpsc::Sender<RemotingCommand>,
+    pub client_id: String,
+    pub status: protocol::body::MqMap<i64>,
+}
+
+impl RequestHandler for FakeConsumer {
+    fn on_request(&mut self, _: &mut Context<'_>, _: ConnId, req: RemotingCommand) -> Reply {
+        use protocol::body::{ConsumerRunningInfo, GetConsumerStatusBody, JsonBody};
+        let _ = self.tx.send(req.clone());
+        let ok = RemotingCommand::response_to(&req, protocol::ResponseCode::SUCCESS);
+        match req.request_code() {
+            Some(RequestCode::GET_CONSUMER_RUNNING_INFO) => {
+                let mut info = ConsumerRunningInfo::default();
+                info.properties.insert(
+                    "PROP_CLIENT_ID".into(),
+                    serde_json::Value::String(self.client_id.clone()),
+                );
+                Reply::Now(ok.with_body(info.encode_body()))
+            }
+            Some(RequestCode::GET_CONSUMER_STATUS_FROM_CLIENT) => {
+                let body = GetConsumerStatusBody {
+                    message_queue_table: self.status.clone(),
+                    ..Default::default()
+                };
+                Reply::Now(ok.with_body(body.encode_body()))
+            }
+            _ => Reply::Nothing,
+        }
+    }
+}
+
+/// A client loop whose handler is a [`FakeConsumer`].
+pub fn fake_consumer(
+    client_id: &str,
+    status: protocol::body::MqMap<i64>,
+) -> (RemotingHandle, std::sync::mpsc::Receiver<RemotingCommand>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let event_loop = EventLoop::new(RemotingConfig::default()).unwrap();
+    let handle = event_loop.handle();
+    let handler = FakeConsumer {
+        tx,
+        client_id: client_id.into(),
+        status,
+    };
+    event_loop.spawn("fake-consumer", handler).unwrap();
+    (handle, rx)
+}
+
+/// Sends `n` messages with `body` to `topic`/`queue_id`, asserting success; returns the
+/// responses.
+pub fn send_n(
+    c: &RemotingHandle,
+    addr: &str,
+    topic: &str,
+    queue_id: i32,
+    n: usize,
+    body: &[u8],
+) -> Vec<RemotingCommand> {
+    (0..n)
+        .map(|i| {
+            let uniq = format!("{:032X}", i as u128 + 1);
+            let r = send(c, addr, topic, queue_id, &tagged("TagA", &uniq), body);
+            assert_eq!(r.code, 0, "send {i} to {topic}: {:?}", r.remark);
+            r
+        })
+        .collect()
+}

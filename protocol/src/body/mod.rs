@@ -21,6 +21,7 @@
 //! Encode with [`JsonBody::encode_body`] (fastjson default dialect, unquoted integer keys) and
 //! decode with [`JsonBody::decode_body`] (accepts both dialects and Go/C++ variants).
 
+pub mod admin;
 pub mod cluster;
 pub mod connection;
 pub mod dialect;
@@ -36,6 +37,10 @@ pub mod running_info;
 pub mod stats;
 pub mod store_config;
 
+pub use admin::{
+    BrokerStatsData, BrokerStatsItem, CheckClientRequestBody, ConsumeQueueData, ConsumeStatsList,
+    GetConsumerStatusBody, QueryConsumeQueueResponseBody, TopicConfigList,
+};
 pub use cluster::{ClusterInfo, GetConsumerListByGroupResponseBody, GroupList, KvTable, TopicList};
 pub use connection::{
     Connection, ConsumerConnection, ProducerConnection, ProducerInfo, ProducerTableInfo,
