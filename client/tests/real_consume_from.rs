@@ -107,7 +107,6 @@ fn first_and_last_offset_on_an_aged_queue() {
 }
 
 #[test]
-#[ignore = "waits for SEARCH_OFFSET_BY_TIMESTAMP (29) in the broker"]
 fn timestamp_on_an_aged_queue_starts_at_the_first_message_stored_after_it() {
     let (cluster, _) = aged_cluster();
     send_padded(&cluster, "mid", 5);

@@ -53,7 +53,6 @@ fn send_steps(p: &client::Producer, steps: std::ops::Range<u32>) {
 }
 
 #[test]
-#[ignore = "waits for LOCK_BATCH_MQ (41) / UNLOCK_BATCH_MQ (42) in the broker"]
 fn ordered_keys_stay_in_order_across_a_rebalance() {
     let cluster = RealCluster::start(1, &[("SeqT", 8)]);
     let p = producer(&cluster, "seq-sender");

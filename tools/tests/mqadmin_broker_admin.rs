@@ -2,11 +2,6 @@
 //! topics (17, 215, 202), broker status and config (28, 26, 25), subscription groups (200,
 //! 207), consumer and producer views (203, 204, 208, 300), offsets (222) and message queries
 //! (33, 12).
-//!
-//! The broker on `main` does not serve these codes yet (it answers REQUEST_CODE_NOT_SUPPORTED),
-//! so each test is ignored; they pass against the broker admin processor of branch `admin`
-//! (a040701). Remove the `#[ignore]`s once it is merged; `cargo test -p tools -- --ignored`
-//! runs them meanwhile.
 
 mod common;
 
@@ -98,7 +93,6 @@ fn fill(c: &Cluster, topic: &str, n: usize) {
 }
 
 #[test]
-#[ignore = "the broker does not serve UPDATE_AND_CREATE_TOPIC (17) yet"]
 fn update_topic_on_a_cluster_and_on_one_broker() {
     let c = Cluster::start();
     let run = mqadmin(&[
@@ -166,7 +160,6 @@ fn update_topic_on_a_cluster_and_on_one_broker() {
 }
 
 #[test]
-#[ignore = "the broker does not serve DELETE_TOPIC_IN_BROKER (215) yet"]
 fn delete_topic_removes_it_from_broker_and_namesrv() {
     let c = Cluster::start();
     fill(&c, "DelTopic", 1);
@@ -192,7 +185,6 @@ fn delete_topic_removes_it_from_broker_and_namesrv() {
 }
 
 #[test]
-#[ignore = "the broker does not serve GET_TOPIC_STATS_INFO (202) yet"]
 fn topic_status_shows_offsets_per_queue() {
     let c = Cluster::start();
     fill(&c, "StatTopic", 3);
@@ -209,7 +201,6 @@ fn topic_status_shows_offsets_per_queue() {
 }
 
 #[test]
-#[ignore = "the broker does not serve GET_BROKER_RUNTIME_INFO (28) yet"]
 fn broker_status_by_address_and_by_cluster() {
     let c = Cluster::start();
     let doc = mqadmin(&["brokerStatus", "-n", &c.ns, "-b", &c.addr(), "--json"]).json();
@@ -230,7 +221,6 @@ fn broker_status_by_address_and_by_cluster() {
 }
 
 #[test]
-#[ignore = "the broker does not serve GET_BROKER_CONFIG (26) / UPDATE_BROKER_CONFIG (25) yet"]
 fn broker_config_is_read_and_updated() {
     let c = Cluster::start();
     let doc = mqadmin(&["getBrokerConfig", "-n", &c.ns, "-b", &c.addr(), "--json"]).json();
@@ -264,7 +254,6 @@ fn broker_config_is_read_and_updated() {
 }
 
 #[test]
-#[ignore = "the broker does not serve UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200) / DELETE_SUBSCRIPTIONGROUP (207) yet"]
 fn subscription_groups_are_created_and_deleted() {
     let c = Cluster::start();
     let run = mqadmin(&[
@@ -326,7 +315,6 @@ fn subscription_groups_are_created_and_deleted() {
 }
 
 #[test]
-#[ignore = "the broker does not serve GET_CONSUMER_CONNECTION_LIST (203), GET_PRODUCER_CONNECTION_LIST (204), GET_CONSUME_STATS (208), QUERY_TOPIC_CONSUME_BY_WHO (300) yet"]
 fn consumer_and_producer_views() {
     let c = Cluster::start();
     fill(&c, "CTopic", 2);
@@ -417,7 +405,6 @@ fn consumer_and_producer_views() {
 }
 
 #[test]
-#[ignore = "the broker does not serve INVOKE_BROKER_TO_RESET_OFFSET (222) / GET_CONSUME_STATS (208) yet"]
 fn reset_offset_by_time_moves_committed_offsets() {
     let c = Cluster::start();
     let before = protocol::util::clock::now_millis().to_string();
@@ -466,7 +453,6 @@ fn reset_offset_by_time_moves_committed_offsets() {
 }
 
 #[test]
-#[ignore = "the broker does not serve VIEW_MESSAGE_BY_ID (33) / QUERY_MESSAGE (12) yet"]
 fn messages_are_found_by_id_key_and_unique_key() {
     let c = Cluster::start();
     let sent = c.send("QTopic", &["-p", "payload", "-k", "biz-1", "-c", "TagQ"]);
