@@ -34,6 +34,9 @@ cargo check --manifest-path protocol/fuzz/Cargo.toml --quiet
 step "cargo test --workspace"
 cargo test --workspace
 
+step "client examples against a NameServer + broker started by scripts/"
+./scripts/run-examples.sh
+
 if [ -d compat ] && [ "${FERROMQ_SKIP_COMPAT:-0}" != 1 ]; then
     step "compatibility tests (rocketmq-client-rust)"
     cargo test --manifest-path compat/Cargo.toml --release
