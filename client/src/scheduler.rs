@@ -247,6 +247,9 @@ struct PoolState {
     jobs: VecDeque<Job>,
     /// Workers waiting on the condition variable.
     idle: usize,
+    /// Wake-ups sent that no worker has taken yet: a burst of jobs wakes one idle worker
+    /// once (it drains the queue) instead of making a futex call per job.
+    wakes_in_flight: usize,
     /// False after shutdown: no new jobs; workers exit once the queue is empty.
     open: bool,
 }
@@ -264,8 +267,8 @@ impl PoolShared {
 }
 
 /// A fixed pool of named threads running jobs in submission order (each job on one thread).
-/// A submission wakes a worker only when one is idle, so a busy pool takes jobs without any
-/// wake-up and a burst costs at most one wake-up per idle worker.
+/// A submission wakes a worker only when one is idle and not already being woken, so a busy
+/// pool takes jobs without any wake-up and a burst costs one wake-up per idle worker at most.
 pub struct Executor {
     shared: Arc<PoolShared>,
     workers: Mutex<Vec<JoinHandle<()>>>,
@@ -287,6 +290,7 @@ impl Executor {
             state: Mutex::new(PoolState {
                 jobs: VecDeque::new(),
                 idle: 0,
+                wakes_in_flight: 0,
                 open: true,
             }),
             cond: Condvar::new(),
@@ -320,7 +324,10 @@ impl Executor {
             return Some(job);
         }
         state.jobs.push_back(job);
-        let wake = state.idle > 0;
+        let wake = state.idle > state.wakes_in_flight;
+        if wake {
+            state.wakes_in_flight += 1;
+        }
         drop(state);
         if wake {
             self.shared.cond.notify_one();
@@ -378,6 +385,9 @@ fn run_worker(pool: &PoolShared) {
         state.idle += 1;
         state = pool.cond.wait(state).unwrap_or_else(|p| p.into_inner());
         state.idle -= 1;
+        // A spurious wake-up may take a wake-up meant for another worker; that worker then
+        // stays asleep while this one drains the queue, so no job waits.
+        state.wakes_in_flight = state.wakes_in_flight.saturating_sub(1);
     }
 }
 
