@@ -251,6 +251,11 @@ impl Properties {
         props
     }
 
+    /// Makes room for `additional` more pairs without reallocating.
+    pub fn reserve(&mut self, additional: usize) {
+        self.pairs.reserve(additional);
+    }
+
     /// Number of pairs.
     pub fn len(&self) -> usize {
         self.pairs.len()
