@@ -69,23 +69,21 @@ impl Probe {
     pub fn on_batch(&self, msgs: &[MessageExt]) {
         let now_us = wall_us();
         let (mut n, mut bytes) = (0u64, 0u64);
-        for m in msgs {
+        let counted = msgs.iter().filter(|m| {
             if m.tags() == Some(WARMUP_TAG) {
                 self.warmups.fetch_add(1, Ordering::Relaxed);
-                continue;
+                return false;
             }
-            if m.born_timestamp < self.born_after_ms {
-                continue;
-            }
-            self.recorder
-                .e2e
-                .record(e2e_latency_us(now_us, m.born_timestamp, m.flag));
+            m.born_timestamp >= self.born_after_ms
+        });
+        self.recorder.e2e.record_all(counted.map(|m| {
             n += 1;
             bytes += m.body.len() as u64;
             if self.sample.get().is_none() {
                 let _ = self.sample.set(describe(m));
             }
-        }
+            e2e_latency_us(now_us, m.born_timestamp, m.flag)
+        }));
         if n > 0 {
             let t = self.start.elapsed().as_micros() as u64;
             self.first_us.fetch_min(t, Ordering::Relaxed);

@@ -52,6 +52,17 @@ impl StripedHistogram {
         lock(&self.stripes[start % STRIPES]).saturating_record(v);
     }
 
+    /// Records several values under one stripe lock (one listener call's messages).
+    pub fn record_all(&self, values_us: impl IntoIterator<Item = u64>) {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut h = (0..STRIPES)
+            .find_map(|i| self.stripes[(start + i) % STRIPES].try_lock().ok())
+            .unwrap_or_else(|| lock(&self.stripes[start % STRIPES]));
+        for v in values_us {
+            h.saturating_record(v.clamp(1, MAX_LATENCY_US));
+        }
+    }
+
     /// Everything recorded so far, merged.
     pub fn merged(&self) -> Histogram<u64> {
         let mut all = new_histogram();

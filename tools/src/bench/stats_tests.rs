@@ -24,6 +24,18 @@ fn percentiles_of_a_uniform_range() {
 }
 
 #[test]
+fn record_all_equals_single_records() {
+    let (one, all) = (StripedHistogram::default(), StripedHistogram::default());
+    let values = [0, 5, 50, 500, 5_000, u64::MAX];
+    for v in values {
+        one.record(v);
+    }
+    all.record_all(values);
+    assert_eq!(one.merged(), all.merged());
+    assert_eq!(all.merged().len(), 6);
+}
+
+#[test]
 fn empty_histogram_has_no_summary() {
     assert_eq!(
         LatencySummary::of(&StripedHistogram::default().merged()),
