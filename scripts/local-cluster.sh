@@ -54,35 +54,52 @@ lc_wait_for() {
     done
 }
 
+# lc_start_one NAME CONF LOG: starts NAME with -c CONF, waits for "boot success"; 1 if it
+# did not boot (e.g. its port was taken between probe and bind).
+lc_start_one() {
+    local name="$1" conf="$2" log="$3"
+    RUST_LOG="${RUST_LOG:-warn}" "$LC_BIN/$name" -c "$conf" >"$log" 2>&1 &
+    LC_LAST_PID=$!
+    if ! lc_wait_for "$log" "boot success" "$LC_LAST_PID" 20 2>"$log.wait"; then
+        lc_kill "$LC_LAST_PID"
+        return 1
+    fi
+}
+
 lc_start() {
     local dir="$1"; shift
     mkdir -p "$dir/store"
-    local ns_port broker_port
-    ns_port="$(lc_free_port)" || return 1
-    printf 'listenPort=%s\nkvConfigPath=%s/kvConfig.json\n' "$ns_port" "$dir" >"$dir/namesrv.conf"
-    RUST_LOG="${RUST_LOG:-warn}" "$LC_BIN/mqnamesrv" -c "$dir/namesrv.conf" >"$dir/namesrv.log" 2>&1 &
-    LC_NS_PID=$!
-    lc_wait_for "$dir/namesrv.log" "boot success" "$LC_NS_PID" 20 || return 1
+    local ns_port broker_port attempt t0
+    for attempt in 1 2 3 4 5; do
+        ns_port="$(lc_free_port)" || return 1
+        printf 'listenPort=%s\nkvConfigPath=%s/kvConfig.json\n' "$ns_port" "$dir" >"$dir/namesrv.conf"
+        lc_start_one mqnamesrv "$dir/namesrv.conf" "$dir/namesrv.log" && break
+        [ "$attempt" = 5 ] && { cat "$dir/namesrv.log.wait" >&2; return 1; }
+    done
+    LC_NS_PID=$LC_LAST_PID
     NAMESRV_ADDR="127.0.0.1:$ns_port"
     export NAMESRV_ADDR
-    broker_port="$(lc_free_port)" || return 1
-    {
-        echo "brokerClusterName=LocalCluster"
-        echo "brokerName=local-broker"
-        echo "brokerId=0"
-        echo "brokerIP1=127.0.0.1"
-        echo "namesrvAddr=$NAMESRV_ADDR"
-        echo "listenPort=$broker_port"
-        echo "storePathRootDir=$dir/store"
-        echo "autoCreateTopicEnable=true"
-        for line in "$@"; do echo "$line"; done
-    } >"$dir/broker.conf"
-    local t0
-    t0="$(lc_now_ms)"
-    RUST_LOG="${RUST_LOG:-warn}" "$LC_BIN/mqbroker" -c "$dir/broker.conf" >"$dir/broker.log" 2>&1 &
-    LC_BROKER_PID=$!
-    lc_wait_for "$dir/broker.log" "boot success" "$LC_BROKER_PID" 20 || return 1
-    LC_BROKER_BOOT_MS=$(( $(lc_now_ms) - t0 ))
+    for attempt in 1 2 3 4 5; do
+        broker_port="$(lc_free_port)" || return 1
+        {
+            echo "brokerClusterName=LocalCluster"
+            echo "brokerName=local-broker"
+            echo "brokerId=0"
+            echo "brokerIP1=127.0.0.1"
+            echo "namesrvAddr=$NAMESRV_ADDR"
+            echo "listenPort=$broker_port"
+            echo "storePathRootDir=$dir/store"
+            echo "autoCreateTopicEnable=true"
+            for line in "$@"; do echo "$line"; done
+        } >"$dir/broker.conf"
+        t0="$(lc_now_ms)"
+        if lc_start_one mqbroker "$dir/broker.conf" "$dir/broker.log"; then
+            LC_BROKER_BOOT_MS=$(( $(lc_now_ms) - t0 ))
+            LC_BROKER_PID=$LC_LAST_PID
+            return 0
+        fi
+        [ "$attempt" = 5 ] && { cat "$dir/broker.log.wait" >&2; return 1; }
+    done
 }
 
 # lc_kill PID: SIGTERM, then SIGKILL after 10 s.
