@@ -122,6 +122,51 @@ impl ExtFields {
     }
 }
 
+/// The static spelling of a frequent extFields key (send V2 letters, send/pull/offset header
+/// names), so decoded headers need no allocation for it; `None` for any other key.
+pub(crate) fn static_key(key: &str) -> Option<&'static str> {
+    const LETTERS: [&str; 26] = [
+        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r",
+        "s", "t", "u", "v", "w", "x", "y", "z",
+    ];
+    if let [b @ b'a'..=b'z'] = key.as_bytes() {
+        return Some(LETTERS[usize::from(b - b'a')]);
+    }
+    Some(match key {
+        "topic" => "topic",
+        "queueId" => "queueId",
+        "queueOffset" => "queueOffset",
+        "msgId" => "msgId",
+        "transactionId" => "transactionId",
+        "MSG_REGION" => "MSG_REGION",
+        "TRACE_ON" => "TRACE_ON",
+        "producerGroup" => "producerGroup",
+        "defaultTopic" => "defaultTopic",
+        "defaultTopicQueueNums" => "defaultTopicQueueNums",
+        "sysFlag" => "sysFlag",
+        "bornTimestamp" => "bornTimestamp",
+        "flag" => "flag",
+        "properties" => "properties",
+        "reconsumeTimes" => "reconsumeTimes",
+        "unitMode" => "unitMode",
+        "batch" => "batch",
+        "brokerName" => "brokerName",
+        "maxReconsumeTimes" => "maxReconsumeTimes",
+        "consumerGroup" => "consumerGroup",
+        "maxMsgNums" => "maxMsgNums",
+        "commitOffset" => "commitOffset",
+        "suspendTimeoutMillis" => "suspendTimeoutMillis",
+        "subscription" => "subscription",
+        "subVersion" => "subVersion",
+        "expressionType" => "expressionType",
+        "nextBeginOffset" => "nextBeginOffset",
+        "minOffset" => "minOffset",
+        "maxOffset" => "maxOffset",
+        "suggestWhichBrokerId" => "suggestWhichBrokerId",
+        _ => return None,
+    })
+}
+
 /// Java `Boolean.parseBoolean`.
 pub fn parse_java_bool(v: &str) -> bool {
     v.eq_ignore_ascii_case("true")
@@ -166,6 +211,17 @@ mod tests {
             ext.i32_required("b"),
             Err(Error::InvalidField { field: "b", .. })
         ));
+    }
+
+    #[test]
+    fn frequent_keys_are_static() {
+        assert_eq!(static_key("a"), Some("a"));
+        assert_eq!(static_key("z"), Some("z"));
+        assert_eq!(static_key("queueOffset"), Some("queueOffset"));
+        assert_eq!(static_key("A"), None);
+        assert_eq!(static_key("ab"), None);
+        assert_eq!(static_key("unknownKey"), None);
+        assert_eq!(static_key(""), None);
     }
 
     #[test]
