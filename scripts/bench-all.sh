@@ -34,23 +34,33 @@ int() { printf '%.0f' "${1:-0}"; }
 
 # bench NAME TARGET_TEXT CHECK MQBENCH_ARGS...: runs mqbench, prints its summary, adds a row.
 # CHECK is an arithmetic test over $tps, $p50, $p99 (integers, µs), e.g. 'tps >= 15000'.
+# CPU per message: mqbench's own (user+sys) and the broker's during the run.
 bench() {
     local name="$1" target="$2" check="$3"; shift 3
     local cmd="mqbench $*"
     echo "== $name: $cmd"
-    local json
-    json="$("$LC_BIN/mqbench" "$@" -n "$NAMESRV_ADDR" --json --report-interval-secs 0)" || true
+    local json b0 b1 c0 c1
+    b0=$(lc_ticks "$LC_BROKER_PID"); times >"$WORK/times0"
+    "$LC_BIN/mqbench" "$@" -n "$NAMESRV_ADDR" --json --report-interval-secs 0 >"$WORK/out.json" || true
+    b1=$(lc_ticks "$LC_BROKER_PID"); times >"$WORK/times1"
+    json=$(cat "$WORK/out.json")
+    c0=$(lc_child_secs "$WORK/times0"); c1=$(lc_child_secs "$WORK/times1")
     echo "$json" >"$WORK/$(echo "$name" | tr -c 'A-Za-z0-9' _).json"
     local rtkey=send_rt_us
     [ "$1" = consume ] && rtkey=e2e_latency_us
     tps=$(int "$(json_num "$json" tps)")
     p50=$(int "$(json_num "$json" p50 "$rtkey")")
     p99=$(int "$(json_num "$json" p99 "$rtkey")")
-    local failures verdict
+    local failures msgs verdict cpu
     failures=$(int "$(json_num "$json" failures)")
+    msgs=$(int "$(json_num "$json" messages)")
+    cpu=$(awk -v m="$msgs" -v c="$c0" -v d="$c1" -v b="$((b1 - b0))" \
+        'BEGIN { if (m == 0) m = 1; printf "%.1f + %.1f", (d - c) * 1e6 / m, b * 1e4 / m }')
     if [ -n "$json" ] && (( check )) && [ "$failures" = 0 ]; then verdict=PASS; else verdict=MISS; fi
-    echo "   $tps msg/s, p50 $p50 us, p99 $p99 us, failures $failures -> $verdict"
-    ROWS+=("| $name | \`$cmd -n \$NS\` | $target | $tps msg/s, p50 $p50 µs, p99 $p99 µs | $verdict |")
+    echo "   $tps msg/s, p50 $p50 us, p99 $p99 us, failures $failures, CPU us/msg client + broker $cpu -> $verdict"
+    local lat="send RT"
+    [ "$1" = consume ] && lat="e2e"
+    ROWS+=("| $name | \`$cmd -n \$NS\` | $target | $tps msg/s; $lat p50 $p50 µs, p99 $p99 µs | $cpu | $verdict |")
 }
 
 echo "== building release binaries"
@@ -70,12 +80,12 @@ bench "a. sync send, 1 thread, 1 KiB" "≥ 15K msg/s, p50 < 60 µs" 'tps >= 1500
 bench "b. async send, 1 KiB" "≥ 200K msg/s" 'tps >= 200000' \
     produce -t BenchAsync --mode async --inflight 1024 --size 1024 $D
 bench "c. batches of 128 × 1 KiB" "≥ 600K msg/s" 'tps >= 600000' \
-    produce -t BenchBatch --mode sync --batch 128 --threads 2 --size 1024 $D
+    produce -t BenchBatch --mode sync --batch 128 --threads 1 --size 1024 $D
 echo "== pre-filling BenchDrain with $DRAIN_COUNT messages"
 "$LC_BIN/mqbench" produce -n "$NAMESRV_ADDR" -t BenchDrain --batch 128 --threads 2 --size 1024 \
     --count "$DRAIN_COUNT" --report-interval-secs 0 >/dev/null
 bench "d. consumer drain of a pre-filled topic" "≥ 1M msg/s" 'tps >= 1000000' \
-    consume -t BenchDrain -g drain_group --from first --count "$DRAIN_COUNT" $D
+    consume -t BenchDrain -g drain_group --from first --count "$DRAIN_COUNT" --pull-batch 256 $D
 lc_stop
 
 # (e) a SYNC_FLUSH broker.
@@ -86,12 +96,12 @@ lc_stop
 
 boot_verdict=MISS; (( boot_ms < 200 )) && boot_verdict=PASS
 rss_verdict=MISS; (( rss_kib < 30 * 1024 )) && rss_verdict=PASS
-ROWS+=("| f. idle broker RSS | \`grep VmRSS /proc/<broker pid>/status\` 2 s after boot | < 30 MiB | $((rss_kib / 1024)).$(( (rss_kib % 1024) * 10 / 1024 )) MiB | $rss_verdict |")
-ROWS+=("| f. broker start to \"boot success\" | exec → log line, empty store | < 200 ms | $boot_ms ms | $boot_verdict |")
+ROWS+=("| f. idle broker RSS | \`grep VmRSS /proc/<broker pid>/status\` 2 s after boot | < 30 MiB | $((rss_kib / 1024)).$(( (rss_kib % 1024) * 10 / 1024 )) MiB | | $rss_verdict |")
+ROWS+=("| f. broker start to \"boot success\" | exec → log line, empty store | < 200 ms | $boot_ms ms | | $boot_verdict |")
 
 {
     echo
-    echo "| scenario | command | target | measured | |"
-    echo "|---|---|---|---|---|"
+    echo "| scenario | command | target | measured | CPU µs/msg (mqbench + broker) | |"
+    echo "|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
 } | tee "${BENCH_OUT:-/dev/null}"

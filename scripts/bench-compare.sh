@@ -27,11 +27,6 @@ SCENARIOS=(
     "e|SYNC_FLUSH, 64 threads|produce -t S --mode sync --threads 64 --size 1024 --duration-secs $SECS"
 )
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# child_secs FILE: children's user+sys seconds so far, from `times` output saved in FILE
-# (`times` must run in the shell that ran the children, not in a command substitution).
-child_secs() { tail -n1 "$1" | awk '{ for (i = 1; i <= 2; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] } } END { printf "%.3f", s }'; }
-
 # run_one BIN_DIR ID ARGS: prints "tps client_us_per_msg broker_us_per_msg".
 run_one() {
     local bin="$1" id="$2"; shift 2
@@ -46,11 +41,11 @@ run_one() {
         "$bin/mqbench" produce -n "$NAMESRV_ADDR" -t S --count 10 --report-interval-secs 0 >/dev/null
     fi
     local b0 c0 json b1 c1
-    b0=$(ticks "$LC_BROKER_PID"); times >"$WORK/times0"
+    b0=$(lc_ticks "$LC_BROKER_PID"); times >"$WORK/times0"
     "$bin/mqbench" "$@" -n "$NAMESRV_ADDR" --json --report-interval-secs 0 >"$WORK/out.json" || true
-    b1=$(ticks "$LC_BROKER_PID"); times >"$WORK/times1"
+    b1=$(lc_ticks "$LC_BROKER_PID"); times >"$WORK/times1"
     json=$(cat "$WORK/out.json")
-    c0=$(child_secs "$WORK/times0"); c1=$(child_secs "$WORK/times1")
+    c0=$(lc_child_secs "$WORK/times0"); c1=$(lc_child_secs "$WORK/times1")
     lc_stop
     local msgs tps
     msgs=$(printf '%s' "$json" | grep -o '"messages":[0-9]*' | head -n1 | cut -d: -f2)

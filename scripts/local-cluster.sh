@@ -5,6 +5,7 @@
 #   lc_start DIR [KEY=VALUE ...]  start both under DIR (extra broker.conf lines allowed);
 #                                 sets NAMESRV_ADDR, LC_NS_PID, LC_BROKER_PID, LC_BROKER_BOOT_MS
 #   lc_stop                       SIGTERM both (SIGKILL after 10 s); safe to call twice
+#   lc_ticks PID, lc_child_secs F CPU time of a process / of this shell's finished children
 # Needs only bash and coreutils (free ports are probed with bash's /dev/tcp).
 
 LC_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,6 +37,15 @@ lc_free_port() {
 }
 
 lc_now_ms() { date +%s%3N; }
+
+# lc_ticks PID: user+sys CPU of PID so far, in clock ticks (1/100 s).
+lc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# lc_child_secs FILE: children's user+sys seconds from `times` output saved in FILE (`times`
+# must run in the shell that ran the children, not in a command substitution).
+lc_child_secs() {
+    tail -n1 "$1" | awk '{ for (i = 1; i <= 2; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] } } END { printf "%.3f", s }'
+}
 
 # lc_wait_for LOG TEXT PID SECONDS: waits until LOG contains TEXT; fails if PID exits.
 lc_wait_for() {
