@@ -488,7 +488,7 @@ mod tests {
     use super::*;
     use protocol::ext_fields::ExtFields;
 
-    fn response(code: ResponseCode, fields: &[(&str, &str)]) -> RemotingCommand {
+    fn response(code: ResponseCode, fields: &[(&'static str, &str)]) -> RemotingCommand {
         let request = RemotingCommand::request(RequestCode::PULL_MESSAGE);
         let mut r =
             RemotingCommand::response_to(&request, code).with_body(Bytes::from_static(b"xyz"));

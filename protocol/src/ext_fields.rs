@@ -3,13 +3,17 @@
 //! Java fills it by reflection over the header class; we write each header by hand on top of
 //! the typed getters here. Keys are few (at most ~20), so a vector with linear lookup beats a
 //! hash map and keeps insertion order, which makes encoded bytes deterministic for golden tests.
+//! Keys are `Cow<'static, str>`: headers written by this crate name their fields with static
+//! strings, so building a header allocates only its values.
+
+use std::borrow::Cow;
 
 use crate::error::{Error, Result};
 
 /// Ordered map of header fields. Inserting an existing key replaces its value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtFields {
-    entries: Vec<(String, String)>,
+    entries: Vec<(Cow<'static, str>, String)>,
 }
 
 impl ExtFields {
@@ -43,8 +47,8 @@ impl ExtFields {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Sets `key` to `value`, replacing an existing value.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
+    /// Sets `key` to `value`, replacing an existing value. A `&'static str` key is not copied.
+    pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) {
         let key = key.into();
         let value = value.into();
         match self.entries.iter_mut().find(|(k, _)| *k == key) {
@@ -61,11 +65,11 @@ impl ExtFields {
 
     /// Iterates over `(key, value)` pairs in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
 
     /// Sets `key` only when `value` is `Some` (Java omits null fields).
-    pub fn insert_opt<V: ToString>(&mut self, key: &str, value: Option<V>) {
+    pub fn insert_opt<V: ToString>(&mut self, key: &'static str, value: Option<V>) {
         if let Some(v) = value {
             self.insert(key, v.to_string());
         }
@@ -118,6 +122,51 @@ impl ExtFields {
     }
 }
 
+/// The static spelling of a frequent extFields key (send V2 letters, send/pull/offset header
+/// names), so decoded headers need no allocation for it; `None` for any other key.
+pub(crate) fn static_key(key: &str) -> Option<&'static str> {
+    const LETTERS: [&str; 26] = [
+        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r",
+        "s", "t", "u", "v", "w", "x", "y", "z",
+    ];
+    if let [b @ b'a'..=b'z'] = key.as_bytes() {
+        return Some(LETTERS[usize::from(b - b'a')]);
+    }
+    Some(match key {
+        "topic" => "topic",
+        "queueId" => "queueId",
+        "queueOffset" => "queueOffset",
+        "msgId" => "msgId",
+        "transactionId" => "transactionId",
+        "MSG_REGION" => "MSG_REGION",
+        "TRACE_ON" => "TRACE_ON",
+        "producerGroup" => "producerGroup",
+        "defaultTopic" => "defaultTopic",
+        "defaultTopicQueueNums" => "defaultTopicQueueNums",
+        "sysFlag" => "sysFlag",
+        "bornTimestamp" => "bornTimestamp",
+        "flag" => "flag",
+        "properties" => "properties",
+        "reconsumeTimes" => "reconsumeTimes",
+        "unitMode" => "unitMode",
+        "batch" => "batch",
+        "brokerName" => "brokerName",
+        "maxReconsumeTimes" => "maxReconsumeTimes",
+        "consumerGroup" => "consumerGroup",
+        "maxMsgNums" => "maxMsgNums",
+        "commitOffset" => "commitOffset",
+        "suspendTimeoutMillis" => "suspendTimeoutMillis",
+        "subscription" => "subscription",
+        "subVersion" => "subVersion",
+        "expressionType" => "expressionType",
+        "nextBeginOffset" => "nextBeginOffset",
+        "minOffset" => "minOffset",
+        "maxOffset" => "maxOffset",
+        "suggestWhichBrokerId" => "suggestWhichBrokerId",
+        _ => return None,
+    })
+}
+
 /// Java `Boolean.parseBoolean`.
 pub fn parse_java_bool(v: &str) -> bool {
     v.eq_ignore_ascii_case("true")
@@ -129,7 +178,7 @@ fn parse_num<T: std::str::FromStr>(key: &'static str, v: &str) -> Result<T> {
         .map_err(|_| Error::invalid_field(key, v))
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ExtFields {
+impl<K: Into<Cow<'static, str>>, V: Into<String>> FromIterator<(K, V)> for ExtFields {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut ext = ExtFields::new();
         for (k, v) in iter {
@@ -162,6 +211,17 @@ mod tests {
             ext.i32_required("b"),
             Err(Error::InvalidField { field: "b", .. })
         ));
+    }
+
+    #[test]
+    fn frequent_keys_are_static() {
+        assert_eq!(static_key("a"), Some("a"));
+        assert_eq!(static_key("z"), Some("z"));
+        assert_eq!(static_key("queueOffset"), Some("queueOffset"));
+        assert_eq!(static_key("A"), None);
+        assert_eq!(static_key("ab"), None);
+        assert_eq!(static_key("unknownKey"), None);
+        assert_eq!(static_key(""), None);
     }
 
     #[test]

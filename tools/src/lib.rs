@@ -1,4 +1,4 @@
-//! # tools: `mqadmin` for ferromq
+//! # tools: `mqadmin` and `mqbench` for ferromq
 //!
 //! RocketMQ's admin command line with the same sub-command names and option letters
 //! (`mqadmin updateTopic -n 127.0.0.1:9876 -c DefaultCluster -t T`), built on the remoting
@@ -11,6 +11,7 @@
 //! | [`output`] | aligned text tables and `--json` documents |
 //! | [`time`] | timestamp parsing and formatting (UTC) |
 //! | [`error`] | [`Error`] and the exit codes (0 ok, 1 failed, 2 usage) |
+//! | [`bench`] | `mqbench`: producer, consumer and end-to-end throughput/latency benchmarks |
 //!
 //! The `mqadmin` binary only collects `argv` and `NAMESRV_ADDR`, calls [`command::run`] and
 //! prints what it returns. Every command is documented in `docs/mqadmin.md`.
@@ -20,6 +21,7 @@
 pub mod admin;
 pub mod admin_broker;
 pub mod admin_message;
+pub mod bench;
 pub mod command;
 pub mod error;
 pub mod output;

@@ -48,8 +48,14 @@ impl PushInner {
         mq: MessageQueue,
     ) {
         let batch = self.config.consume_message_batch_max_size.max(1);
-        for chunk in msgs.chunks(batch) {
-            let (me, chunk, pq, mq) = (self.clone(), chunk.to_vec(), pq.clone(), mq.clone());
+        // Move the messages into the tasks: no per-message clone.
+        let mut msgs = msgs.into_iter();
+        loop {
+            let chunk: Vec<MessageExt> = msgs.by_ref().take(batch).collect();
+            if chunk.is_empty() {
+                return;
+            }
+            let (me, pq, mq) = (self.clone(), pq.clone(), mq.clone());
             if !self
                 .pool
                 .execute(move || me.consume_concurrent(chunk, pq, mq))

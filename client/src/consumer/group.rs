@@ -272,22 +272,23 @@ impl GroupContext {
 pub fn process_pulled(sub: &SubscriptionData, resp: &PullResponse) -> Result<Vec<MessageExt>> {
     let mut msgs = decode_records(&resp.body)?;
     msgs.retain(|m| sub.matches_tag(m.tags()));
+    let (min_offset, max_offset) = (resp.min_offset.to_string(), resp.max_offset.to_string());
     for m in &mut msgs {
         if let Some((body, flag)) = decompress_if_needed(m.sys_flag, &m.body)? {
             m.body = body.into();
             m.sys_flag = flag;
         }
-        m.properties
-            .insert(keys::MIN_OFFSET, resp.min_offset.to_string());
-        m.properties
-            .insert(keys::MAX_OFFSET, resp.max_offset.to_string());
+        // Room for these two and CONSUME_START_TIME in one step.
+        m.properties.reserve(3);
+        m.properties.insert(keys::MIN_OFFSET, min_offset.as_str());
+        m.properties.insert(keys::MAX_OFFSET, max_offset.as_str());
     }
     Ok(msgs)
 }
 
 /// Restores the original topic of a message of `group`'s retry topic (`RETRY_TOPIC`).
 pub fn reset_retry_topic(group: &str, msg: &mut MessageExt) {
-    if msg.topic == retry_topic(group) {
+    if msg.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) == Some(group) {
         if let Some(t) = msg.properties.get(keys::RETRY_TOPIC) {
             msg.topic = t.to_string();
         }

@@ -67,6 +67,31 @@ pub enum FlowControl {
     },
 }
 
+/// A copy of `m` for bookkeeping in a process queue of a concurrent consumer: every fixed
+/// field and the body (shared, not copied), but no topic and no properties, which only the
+/// consume tasks read. Avoids a deep clone per pulled message.
+pub fn tracking_copy(m: &MessageExt) -> MessageExt {
+    MessageExt {
+        store_size: m.store_size,
+        version: m.version,
+        body_crc: m.body_crc,
+        queue_id: m.queue_id,
+        flag: m.flag,
+        queue_offset: m.queue_offset,
+        commit_log_offset: m.commit_log_offset,
+        sys_flag: m.sys_flag,
+        born_timestamp: m.born_timestamp,
+        born_host: m.born_host,
+        store_timestamp: m.store_timestamp,
+        store_host: m.store_host,
+        reconsume_times: m.reconsume_times,
+        prepared_transaction_offset: m.prepared_transaction_offset,
+        body: m.body.clone(),
+        topic: String::new(),
+        properties: Default::default(),
+    }
+}
+
 /// The pure state of a process queue.
 #[derive(Debug, Clone, Default)]
 pub struct ProcessQueueState {

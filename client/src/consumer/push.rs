@@ -17,7 +17,7 @@ use super::allocate::{AllocateStrategy, Averagely};
 use super::group::{retry_topic, GroupContext};
 use super::listener::MessageListener;
 use super::offset_store::ReadOffsetType;
-use super::process_queue::ProcessQueue;
+use super::process_queue::{tracking_copy, ProcessQueue};
 use super::pull_loop::{After, Before, PullOwner, PullRequest};
 use super::push_config::{PushConsumerBuilder, PushConsumerConfig};
 use crate::api::{PullResponse, PullStatus};
@@ -122,7 +122,14 @@ impl PushInner {
                 };
                 req.next_offset = next;
                 if !msgs.is_empty() {
-                    let dispatch = req.pq.lock().put_messages(msgs.clone());
+                    // Concurrent consumption needs only offsets and sizes in the process
+                    // queue; orderly consumption takes the messages from it.
+                    let tracked = if self.listener.is_orderly() {
+                        msgs.clone()
+                    } else {
+                        msgs.iter().map(tracking_copy).collect()
+                    };
+                    let dispatch = req.pq.lock().put_messages(tracked);
                     self.submit(msgs, req.pq.clone(), req.mq.clone(), dispatch);
                 }
             }

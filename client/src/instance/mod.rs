@@ -124,6 +124,9 @@ impl std::fmt::Debug for InstanceCore {
     }
 }
 
+/// How long an idle callback thread yields for the next send completion before it sleeps.
+const CALLBACK_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// One client: its connections (one event-loop thread), topic-route cache, heartbeats and
 /// NameServer fail-over, shared by the producers and consumers built on it.
 ///
@@ -159,8 +162,11 @@ impl ClientInstance {
         let scheduler =
             Scheduler::start("client-scheduler").map_err(|e| io_err("the scheduler", e))?;
         let timer = Scheduler::start("client-timer").map_err(|e| io_err("the timer", e))?;
-        let callbacks = Executor::start("client-callback", config.callback_threads)
-            .map_err(|e| io_err("the callback threads", e))?;
+        // Send completions arrive every few microseconds under load: spin briefly rather
+        // than sleep between them.
+        let callbacks =
+            Executor::start_spinning("client-callback", config.callback_threads, CALLBACK_SPIN)
+                .map_err(|e| io_err("the callback threads", e))?;
         let core = Arc::new_cyclic(|me| InstanceCore {
             me: me.clone(),
             api: Api::new(handle.clone()),

@@ -240,11 +240,20 @@ impl Properties {
     /// Parses a properties string with Java's tolerant rule. Never fails: malformed segments
     /// are dropped and invalid UTF-8 is replaced (U+FFFD), as Java's decoder does.
     pub fn decode(raw: &[u8]) -> Properties {
-        let mut props = Properties::new();
+        // One allocation for the pairs: at most one pair per separator-delimited segment.
+        let segments = raw.iter().filter(|&&b| b == PROPERTY_SEPARATOR).count() + 1;
+        let mut props = Properties {
+            pairs: Vec::with_capacity(segments),
+        };
         for (k, v) in iter_raw(raw) {
             props.insert(lossy(k), lossy(v));
         }
         props
+    }
+
+    /// Makes room for `additional` more pairs without reallocating.
+    pub fn reserve(&mut self, additional: usize) {
+        self.pairs.reserve(additional);
     }
 
     /// Number of pairs.

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, ThreadId};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::commands::Command;
 use super::connection::ConnId;
@@ -24,6 +24,9 @@ use crate::command::{RemotingCommand, FLAG_ONEWAY, FLAG_RESPONSE};
 /// Extra time `invoke_sync` waits beyond the request timeout before concluding that the loop
 /// itself is stuck (normally the loop reports the timeout first).
 const SYNC_GRACE_MS: u64 = 1000;
+/// How long one `invoke_sync` caller yields the CPU waiting for the answer before it sleeps
+/// (a loopback or LAN round trip with a busy broker is typically shorter).
+const SYNC_SPIN: Duration = Duration::from_micros(100);
 
 /// State shared by the loop and all its handles.
 #[derive(Debug)]
@@ -31,6 +34,9 @@ pub(crate) struct Shared {
     tx: Sender<Command>,
     waker: mio::Waker,
     wake_pending: AtomicBool,
+    /// Set while one `invoke_sync` caller spins for its answer (at most one at a time, so
+    /// many blocked callers do not burn the CPUs the loops need).
+    sync_spinner: AtomicBool,
     next_opaque: AtomicI32,
     /// Set once `run` starts on its thread; `invoke_sync` refuses to block that thread.
     pub(crate) loop_thread: OnceLock<ThreadId>,
@@ -44,6 +50,7 @@ impl Shared {
             tx,
             waker,
             wake_pending: AtomicBool::new(false),
+            sync_spinner: AtomicBool::new(false),
             next_opaque: AtomicI32::new(0),
             loop_thread: OnceLock::new(),
             stopped: AtomicBool::new(false),
@@ -142,6 +149,9 @@ impl RemotingHandle {
         self.invoke_async(addr, request, timeout_ms, move |result| {
             let _ = tx.send(result);
         });
+        if let Some(early) = self.spin_for(&rx) {
+            return early;
+        }
         let wait = Duration::from_millis(timeout_ms.saturating_add(SYNC_GRACE_MS));
         match rx.recv_timeout(wait) {
             Ok(result) => result,
@@ -151,6 +161,35 @@ impl RemotingHandle {
             }),
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(RemotingError::Shutdown),
         }
+    }
+
+    /// Yields the CPU for up to [`SYNC_SPIN`] waiting for an answer, if no other caller of
+    /// this loop is doing so: a fast answer then finds the caller runnable, which spares the
+    /// loop a futex wake and the caller a sleep and wake-up. `None`: no answer yet.
+    fn spin_for(
+        &self,
+        rx: &mpsc::Receiver<Result<RemotingCommand, RemotingError>>,
+    ) -> Option<Result<RemotingCommand, RemotingError>> {
+        if self.shared.sync_spinner.swap(true, Ordering::Acquire) {
+            return None;
+        }
+        let spin_until = Instant::now() + SYNC_SPIN;
+        let mut answer = None;
+        while Instant::now() < spin_until {
+            match rx.try_recv() {
+                Ok(result) => answer = Some(result),
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    answer = Some(Err(RemotingError::Shutdown))
+                }
+                Err(mpsc::TryRecvError::Empty) => {
+                    thread::yield_now();
+                    continue;
+                }
+            }
+            break;
+        }
+        self.shared.sync_spinner.store(false, Ordering::Release);
+        answer
     }
 
     /// Sends `request` to `addr`; `callback` runs on the loop thread with the response or the

@@ -9,6 +9,7 @@
 //! extFields value may be any JSON scalar (the C++ client sends `"queueId":0`); numbers and
 //! booleans become their text, `null` drops the key.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use bytes::{BufMut, BytesMut};
@@ -18,7 +19,7 @@ use serde::Deserialize;
 use crate::code::LanguageCode;
 use crate::command::RemotingCommand;
 use crate::error::{Error, Result};
-use crate::ext_fields::ExtFields;
+use crate::ext_fields::{static_key, ExtFields};
 
 /// Writes the JSON header of `cmd` to `out`.
 pub fn encode(cmd: &RemotingCommand, out: &mut BytesMut) -> Result<()> {
@@ -142,8 +143,8 @@ impl<'de> Deserialize<'de> for LenientExt {
                 self,
                 mut map: A,
             ) -> std::result::Result<LenientExt, A::Error> {
-                let mut ext = ExtFields::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(key) = map.next_key::<String>()? {
+                let mut ext = ExtFields::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(KeyText(key)) = map.next_key::<KeyText>()? {
                     if let ScalarText(Some(value)) = map.next_value::<ScalarText>()? {
                         ext.insert(key, value);
                     }
@@ -152,6 +153,30 @@ impl<'de> Deserialize<'de> for LenientExt {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// An extFields key: a static string for frequent keys (no allocation), else owned.
+struct KeyText(Cow<'static, str>);
+
+impl<'de> Deserialize<'de> for KeyText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = KeyText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an extFields key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<KeyText, E> {
+                Ok(KeyText(
+                    static_key(v).map_or_else(|| Cow::Owned(v.to_owned()), Cow::Borrowed),
+                ))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<KeyText, E> {
+                Ok(KeyText(static_key(&v).map_or(Cow::Owned(v), Cow::Borrowed)))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 

@@ -193,7 +193,7 @@ pub fn check_with<H: PartialEq + Debug>(
     let mut with_extras = ext.clone();
     for (k, v) in extras {
         if ext.get(k).is_none() {
-            with_extras.insert(*k, *v);
+            with_extras.insert(k.to_string(), *v);
         }
     }
     assert_eq!(
@@ -229,7 +229,7 @@ fn check_errors<H: PartialEq + Debug>(
         }
         if value.parse::<i64>().is_ok() {
             let mut bad = ext.clone();
-            bad.insert(key, "12x");
+            bad.insert(key.to_string(), "12x");
             match read(&bad) {
                 Err(Error::InvalidField { field, value }) => {
                     assert_eq!((field, value.as_str()), (key, "12x"), "{name}")
