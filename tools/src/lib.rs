@@ -11,7 +11,7 @@
 //! | [`output`] | aligned text tables and `--json` documents |
 //! | [`time`] | timestamp parsing and formatting (UTC) |
 //! | [`error`] | [`Error`] and the exit codes (0 ok, 1 failed, 2 usage) |
-//! | [`bench`] | `mqbench`: producer, consumer and end-to-end throughput/latency benchmarks |
+//! | [`bench`](mod@bench) | `mqbench`: producer, consumer and end-to-end throughput/latency benchmarks |
 //!
 //! The `mqadmin` binary only collects `argv` and `NAMESRV_ADDR`, calls [`command::run`] and
 //! prints what it returns. Every command is documented in `docs/mqadmin.md`.
