@@ -33,7 +33,9 @@ run_one() {
     LC_BIN="$bin"
     local extra=()
     [ "$id" = e ] && extra=("flushDiskType=SYNC_FLUSH")
-    lc_start "$WORK/$RANDOM" "${extra[@]}" >/dev/null
+    local dir="$WORK/run"
+    rm -rf "$dir"
+    lc_start "$dir" "${extra[@]}" >/dev/null
     if [ "$1" = consume ]; then
         "$bin/mqbench" produce -n "$NAMESRV_ADDR" -t D --batch 128 --size 1024 --count "$DRAIN_COUNT" \
             --report-interval-secs 0 >/dev/null
@@ -47,6 +49,7 @@ run_one() {
     json=$(cat "$WORK/out.json")
     c0=$(lc_child_secs "$WORK/times0"); c1=$(lc_child_secs "$WORK/times1")
     lc_stop
+    rm -rf "$dir" # a run writes up to several GB
     local msgs tps
     msgs=$(printf '%s' "$json" | grep -o '"messages":[0-9]*' | head -n1 | cut -d: -f2)
     tps=$(printf '%s' "$json" | grep -o '"tps":[0-9.e+]*' | head -n1 | cut -d: -f2)
