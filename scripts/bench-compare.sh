@@ -5,7 +5,8 @@
 # message of the client (mqbench) and of the broker.
 #   scripts/bench-compare.sh BIN_DIR_A BIN_DIR_B [ROUNDS] [SECONDS]
 # Each BIN_DIR holds mqnamesrv, mqbroker and mqbench (e.g. an older checkout's target/release).
-# BENCH_DRAIN_COUNT (default 500000) messages are pre-filled for the drain scenario.
+# BENCH_DRAIN_COUNT (default 500000) messages are pre-filled for the drain scenario;
+# BENCH_ONLY="a c" runs only those scenarios.
 set -euo pipefail
 source "$(dirname "$0")/local-cluster.sh"
 
@@ -65,6 +66,7 @@ echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS ro
 TABLE=()
 for s in "${SCENARIOS[@]}"; do
     IFS='|' read -r id name args <<<"$s"
+    if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $id "* ]]; then continue; fi
     : >"$WORK/A.txt"; : >"$WORK/B.txt"
     for r in $(seq 1 "$ROUNDS"); do
         # shellcheck disable=SC2086
