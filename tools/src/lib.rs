@@ -2,7 +2,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`bench`] | `mqbench`: producer, consumer and end-to-end throughput/latency benchmarks |
+//! | [`bench`](mod@bench) | `mqbench`: producer, consumer and end-to-end throughput/latency benchmarks |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
