@@ -87,6 +87,7 @@ echo "== pre-filling BenchDrain with $DRAIN_COUNT messages"
 bench "d. consumer drain of a pre-filled topic" "≥ 1M msg/s" 'tps >= 1000000' \
     consume -t BenchDrain -g drain_group --from first --count "$DRAIN_COUNT" --pull-batch 256 $D
 lc_stop
+rm -rf "$WORK/async" # several GB by now
 
 # (e) a SYNC_FLUSH broker.
 lc_start "$WORK/sync" "flushDiskType=SYNC_FLUSH"

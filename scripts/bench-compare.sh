@@ -5,7 +5,8 @@
 # message of the client (mqbench) and of the broker.
 #   scripts/bench-compare.sh BIN_DIR_A BIN_DIR_B [ROUNDS] [SECONDS]
 # Each BIN_DIR holds mqnamesrv, mqbroker and mqbench (e.g. an older checkout's target/release).
-# BENCH_DRAIN_COUNT (default 500000) messages are pre-filled for the drain scenario.
+# BENCH_DRAIN_COUNT (default 500000) messages are pre-filled for the drain scenario;
+# BENCH_ONLY="a c" runs only those scenarios.
 set -euo pipefail
 source "$(dirname "$0")/local-cluster.sh"
 
@@ -33,7 +34,9 @@ run_one() {
     LC_BIN="$bin"
     local extra=()
     [ "$id" = e ] && extra=("flushDiskType=SYNC_FLUSH")
-    lc_start "$WORK/$RANDOM" "${extra[@]}" >/dev/null
+    local dir="$WORK/run"
+    rm -rf "$dir"
+    lc_start "$dir" "${extra[@]}" >/dev/null
     if [ "$1" = consume ]; then
         "$bin/mqbench" produce -n "$NAMESRV_ADDR" -t D --batch 128 --size 1024 --count "$DRAIN_COUNT" \
             --report-interval-secs 0 >/dev/null
@@ -47,6 +50,7 @@ run_one() {
     json=$(cat "$WORK/out.json")
     c0=$(lc_child_secs "$WORK/times0"); c1=$(lc_child_secs "$WORK/times1")
     lc_stop
+    rm -rf "$dir" # a run writes up to several GB
     local msgs tps
     msgs=$(printf '%s' "$json" | grep -o '"messages":[0-9]*' | head -n1 | cut -d: -f2)
     tps=$(printf '%s' "$json" | grep -o '"tps":[0-9.e+]*' | head -n1 | cut -d: -f2)
@@ -62,6 +66,7 @@ echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS ro
 TABLE=()
 for s in "${SCENARIOS[@]}"; do
     IFS='|' read -r id name args <<<"$s"
+    if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $id "* ]]; then continue; fi
     : >"$WORK/A.txt"; : >"$WORK/B.txt"
     for r in $(seq 1 "$ROUNDS"); do
         # shellcheck disable=SC2086

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every check CI runs, in order: formatting, lints, rustdoc, the workspace tests, and the
 # compatibility tests against a third-party RocketMQ client (compat/, its own workspace because
-# that client takes minutes to build). Set FERROMQ_SKIP_COMPAT=1 to skip the last step locally.
+# that client takes minutes to build). Set FERROMQ_SKIP_COMPAT=1 to skip that step locally, and
+# FERROMQ_QUICKSTART=1 to also run scripts/quickstart (a release build of the binaries, a few
+# extra minutes on a cold cache, so CI leaves it out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -40,5 +42,9 @@ step "client examples against a NameServer + broker started by scripts/"
 if [ -d compat ] && [ "${FERROMQ_SKIP_COMPAT:-0}" != 1 ]; then
     step "compatibility tests (rocketmq-client-rust)"
     cargo test --manifest-path compat/Cargo.toml --release
+fi
+if [ "${FERROMQ_QUICKSTART:-0}" = 1 ]; then
+    step "scripts/quickstart (release build, local cluster, 1000 messages end to end)"
+    scripts/quickstart 1000
 fi
 step "all checks passed"

@@ -81,7 +81,7 @@ impl PushInner {
         for m in &mut msgs {
             self.ctx.reset_retry_topic(m);
             m.properties
-                .insert(keys::CONSUME_START_TIME, start.as_str());
+                .insert_static(keys::CONSUME_START_TIME, start.as_str());
         }
         let mut ctx = ConcurrentContext::new(mq.clone());
         let status = catch_unwind(AssertUnwindSafe(|| listener.consume(&msgs, &mut ctx)))

@@ -109,7 +109,7 @@ impl PushInner {
         for m in &mut msgs {
             self.ctx.reset_retry_topic(m);
             m.properties
-                .insert(keys::CONSUME_START_TIME, start.as_str());
+                .insert_static(keys::CONSUME_START_TIME, start.as_str());
         }
         let mut ctx = OrderlyContext {
             queue: mq.clone(),

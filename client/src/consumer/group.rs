@@ -280,8 +280,10 @@ pub fn process_pulled(sub: &SubscriptionData, resp: &PullResponse) -> Result<Vec
         }
         // Room for these two and CONSUME_START_TIME in one step.
         m.properties.reserve(3);
-        m.properties.insert(keys::MIN_OFFSET, min_offset.as_str());
-        m.properties.insert(keys::MAX_OFFSET, max_offset.as_str());
+        m.properties
+            .insert_static(keys::MIN_OFFSET, min_offset.as_str());
+        m.properties
+            .insert_static(keys::MAX_OFFSET, max_offset.as_str());
     }
     Ok(msgs)
 }

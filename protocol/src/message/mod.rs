@@ -61,7 +61,7 @@ impl Message {
 
     /// Sets the tag (TAGS).
     pub fn with_tags(mut self, tags: impl Into<String>) -> Self {
-        self.properties.insert(keys::TAGS, tags);
+        self.properties.insert_static(keys::TAGS, tags);
         self
     }
 
@@ -148,7 +148,7 @@ impl Message {
     pub fn ensure_uniq_key(&mut self, generator: &UniqIdGenerator, now_ms: i64) -> &str {
         if !self.properties.contains_key(keys::UNIQ_KEY) {
             self.properties
-                .insert(keys::UNIQ_KEY, generator.next_id(now_ms));
+                .insert_static(keys::UNIQ_KEY, generator.next_id(now_ms));
         }
         self.properties.get(keys::UNIQ_KEY).unwrap_or("")
     }

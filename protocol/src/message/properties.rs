@@ -228,7 +228,8 @@ pub fn find_property<'a>(raw: &'a [u8], key: &str) -> Option<&'a [u8]> {
 /// [`Properties::insert`] on an existing key replaces the value in place.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Properties {
-    pairs: Vec<(String, String)>,
+    /// Keys are static strings for the well-known names (no allocation), else owned.
+    pairs: Vec<(Cow<'static, str>, String)>,
 }
 
 impl Properties {
@@ -246,7 +247,11 @@ impl Properties {
             pairs: Vec::with_capacity(segments),
         };
         for (k, v) in iter_raw(raw) {
-            props.insert(lossy(k), lossy(v));
+            let key = match std::str::from_utf8(k).ok().and_then(static_key) {
+                Some(known) => Cow::Borrowed(known),
+                None => Cow::Owned(lossy(k)),
+            };
+            props.put(key, lossy(v));
         }
         props
     }
@@ -281,8 +286,16 @@ impl Properties {
 
     /// Sets `key` to `value`, replacing an existing value in place. Returns the old value.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
-        let key = key.into();
-        let value = value.into();
+        self.put(Cow::Owned(key.into()), value.into())
+    }
+
+    /// [`Properties::insert`] for a static key (such as the [`keys`] constants): the key is not
+    /// copied.
+    pub fn insert_static(&mut self, key: &'static str, value: impl Into<String>) -> Option<String> {
+        self.put(Cow::Borrowed(key), value.into())
+    }
+
+    fn put(&mut self, key: Cow<'static, str>, value: String) -> Option<String> {
         match self.pairs.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => Some(std::mem::replace(v, value)),
             None => {
@@ -300,7 +313,7 @@ impl Properties {
 
     /// The pairs in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.pairs.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
 
     /// Bytes [`Properties::encode`] writes.
@@ -348,6 +361,31 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Properties {
         }
         props
     }
+}
+
+/// The static spelling of a frequent property key, so decoding needs no allocation for it.
+fn static_key(key: &str) -> Option<&'static str> {
+    use keys::*;
+    Some(match key {
+        "UNIQ_KEY" => UNIQ_KEY,
+        "WAIT" => WAIT,
+        "TAGS" => TAGS,
+        "KEYS" => KEYS,
+        "MIN_OFFSET" => MIN_OFFSET,
+        "MAX_OFFSET" => MAX_OFFSET,
+        "CONSUME_START_TIME" => CONSUME_START_TIME,
+        "RETRY_TOPIC" => RETRY_TOPIC,
+        "REAL_TOPIC" => REAL_TOPIC,
+        "REAL_QID" => REAL_QID,
+        "DELAY" => DELAY,
+        "TRAN_MSG" => TRAN_MSG,
+        "PGROUP" => PGROUP,
+        "ORIGIN_MESSAGE_ID" => ORIGIN_MESSAGE_ID,
+        "RECONSUME_TIME" => RECONSUME_TIME,
+        "MAX_RECONSUME_TIMES" => MAX_RECONSUME_TIMES,
+        "CLUSTER" => CLUSTER,
+        _ => return None,
+    })
 }
 
 fn lossy(bytes: &[u8]) -> String {

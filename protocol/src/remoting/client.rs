@@ -8,7 +8,7 @@
 //! loop clears the flag *before* draining the channel, so nothing sent is ever left unseen.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, ThreadId};
@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     /// Set while one `invoke_sync` caller spins for its answer (at most one at a time, so
     /// many blocked callers do not burn the CPUs the loops need).
     sync_spinner: AtomicBool,
+    /// Moving average of recent `invoke_sync` round trips, µs (decides whether to spin).
+    sync_rt_us: AtomicU64,
     next_opaque: AtomicI32,
     /// Set once `run` starts on its thread; `invoke_sync` refuses to block that thread.
     pub(crate) loop_thread: OnceLock<ThreadId>,
@@ -51,6 +53,7 @@ impl Shared {
             waker,
             wake_pending: AtomicBool::new(false),
             sync_spinner: AtomicBool::new(false),
+            sync_rt_us: AtomicU64::new(0),
             next_opaque: AtomicI32::new(0),
             loop_thread: OnceLock::new(),
             stopped: AtomicBool::new(false),
@@ -73,6 +76,15 @@ impl Shared {
         self.tx.send(command).map_err(|_| RemotingError::Shutdown)?;
         self.notify();
         Ok(())
+    }
+
+    /// Folds one `invoke_sync` round trip into the moving average (weight 1/8; races between
+    /// callers only lose a sample).
+    fn note_sync_rt(&self, rt: Duration) {
+        let rt_us = u64::try_from(rt.as_micros()).unwrap_or(u64::MAX);
+        let old = self.sync_rt_us.load(Ordering::Relaxed);
+        let avg = old - old / 8 + rt_us / 8;
+        self.sync_rt_us.store(avg, Ordering::Relaxed);
     }
 
     /// Wakes the loop unless a wake-up is already on its way.
@@ -146,15 +158,20 @@ impl RemotingHandle {
             return Err(RemotingError::WouldDeadlock);
         }
         let (tx, rx) = mpsc::sync_channel(1);
+        let start = Instant::now();
         self.invoke_async(addr, request, timeout_ms, move |result| {
             let _ = tx.send(result);
         });
         if let Some(early) = self.spin_for(&rx) {
+            self.shared.note_sync_rt(start.elapsed());
             return early;
         }
         let wait = Duration::from_millis(timeout_ms.saturating_add(SYNC_GRACE_MS));
         match rx.recv_timeout(wait) {
-            Ok(result) => result,
+            Ok(result) => {
+                self.shared.note_sync_rt(start.elapsed());
+                result
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => Err(RemotingError::Timeout {
                 addr: addr.to_string(),
                 timeout_ms,
@@ -163,14 +180,18 @@ impl RemotingHandle {
         }
     }
 
-    /// Yields the CPU for up to [`SYNC_SPIN`] waiting for an answer, if no other caller of
-    /// this loop is doing so: a fast answer then finds the caller runnable, which spares the
-    /// loop a futex wake and the caller a sleep and wake-up. `None`: no answer yet.
+    /// Yields the CPU for up to [`SYNC_SPIN`] waiting for an answer, if answers come that fast
+    /// lately and no other caller of this loop is spinning: a fast answer then finds the caller
+    /// runnable, which spares the loop a futex wake and the caller a sleep and wake-up. Slow
+    /// calls (large batches, sync flush) never spin. `None`: no answer yet.
     fn spin_for(
         &self,
         rx: &mpsc::Receiver<Result<RemotingCommand, RemotingError>>,
     ) -> Option<Result<RemotingCommand, RemotingError>> {
-        if self.shared.sync_spinner.swap(true, Ordering::Acquire) {
+        let typical_us = self.shared.sync_rt_us.load(Ordering::Relaxed);
+        if typical_us > SYNC_SPIN.as_micros() as u64
+            || self.shared.sync_spinner.swap(true, Ordering::Acquire)
+        {
             return None;
         }
         let spin_until = Instant::now() + SYNC_SPIN;
