@@ -39,6 +39,9 @@ cargo test --workspace
 step "client examples against a NameServer + broker started by scripts/"
 ./scripts/run-examples.sh
 
+step "scripts/cluster: the 2m-2s-async cluster (2 masters, 2 slaves), send and read back, stop"
+./scripts/cluster-check.sh
+
 if [ -d compat ] && [ "${FERROMQ_SKIP_COMPAT:-0}" != 1 ]; then
     step "compatibility tests (rocketmq-client-rust)"
     cargo test --manifest-path compat/Cargo.toml --release

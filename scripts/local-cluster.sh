@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A throw-away local cluster (one NameServer, one broker) on free 127.0.0.1 ports under a
 # temporary directory; sourced by scripts/quickstart and scripts/bench-all.sh, not run.
 #
@@ -7,6 +8,8 @@
 #   lc_stop                       SIGTERM both (SIGKILL after 10 s); safe to call twice
 #   lc_ticks PID, lc_child_secs F CPU time of a process / of this shell's finished children
 # Needs only bash and coreutils (free ports are probed with bash's /dev/tcp).
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 LC_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LC_BIN="${FERROMQ_BIN_DIR:-$LC_HOME/target/release}"
@@ -17,27 +20,6 @@ lc_build() {
     (cd "$LC_HOME" && cargo build --release --quiet --bin mqnamesrv --bin mqbroker --bin mqbench)
 }
 
-# lc_port_in_use PORT: true when something accepts connections on 127.0.0.1:PORT.
-lc_port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# lc_free_port: prints a port P with P, P-2 (broker fast port) and P+1 (HA port) all free.
-lc_free_port() {
-    local p i
-    for i in $(seq 1 200); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        if ! lc_port_in_use "$p" && ! lc_port_in_use $((p - 2)) && ! lc_port_in_use $((p + 1)); then
-            echo "$p"
-            return 0
-        fi
-    done
-    echo "no free port found" >&2
-    return 1
-}
-
-lc_now_ms() { date +%s%3N; }
-
 # lc_ticks PID: user+sys CPU of PID so far, in clock ticks (1/100 s).
 lc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
@@ -47,30 +29,13 @@ lc_child_secs() {
     tail -n1 "$1" | awk '{ for (i = 1; i <= 2; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] } } END { printf "%.3f", s }'
 }
 
-# lc_wait_for LOG TEXT PID SECONDS: waits until LOG contains TEXT; fails if PID exits.
-lc_wait_for() {
-    local log="$1" text="$2" pid="$3" deadline=$(( $(lc_now_ms) + $4 * 1000 ))
-    until grep -q "$text" "$log" 2>/dev/null; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "process $pid exited; its log ($log):" >&2
-            tail -n 20 "$log" >&2
-            return 1
-        fi
-        if [ "$(lc_now_ms)" -gt "$deadline" ]; then
-            echo "timed out waiting for '$text' in $log" >&2
-            return 1
-        fi
-        sleep 0.002
-    done
-}
-
 # lc_start_one NAME CONF LOG: starts NAME with -c CONF, waits for "boot success"; 1 if it
 # did not boot (e.g. its port was taken between probe and bind).
 lc_start_one() {
     local name="$1" conf="$2" log="$3"
     RUST_LOG="${RUST_LOG:-warn}" "$LC_BIN/$name" -c "$conf" >"$log" 2>&1 &
     LC_LAST_PID=$!
-    if ! lc_wait_for "$log" "boot success" "$LC_LAST_PID" 20 2>"$log.wait"; then
+    if ! wait_for_log "$log" "boot success" "$LC_LAST_PID" 20 2>"$log.wait"; then
         lc_kill "$LC_LAST_PID"
         return 1
     fi
@@ -81,7 +46,7 @@ lc_start() {
     mkdir -p "$dir/store"
     local ns_port broker_port attempt t0
     for attempt in 1 2 3 4 5; do
-        ns_port="$(lc_free_port)" || return 1
+        ns_port="$(free_broker_port)" || return 1
         printf 'listenPort=%s\nkvConfigPath=%s/kvConfig.json\n' "$ns_port" "$dir" >"$dir/namesrv.conf"
         lc_start_one mqnamesrv "$dir/namesrv.conf" "$dir/namesrv.log" && break
         [ "$attempt" = 5 ] && { cat "$dir/namesrv.log.wait" >&2; return 1; }
@@ -90,7 +55,7 @@ lc_start() {
     NAMESRV_ADDR="127.0.0.1:$ns_port"
     export NAMESRV_ADDR
     for attempt in 1 2 3 4 5; do
-        broker_port="$(lc_free_port)" || return 1
+        broker_port="$(free_broker_port)" || return 1
         {
             echo "brokerClusterName=LocalCluster"
             echo "brokerName=local-broker"
@@ -102,9 +67,10 @@ lc_start() {
             echo "autoCreateTopicEnable=true"
             for line in "$@"; do echo "$line"; done
         } >"$dir/broker.conf"
-        t0="$(lc_now_ms)"
+        t0="$(now_ms)"
         if lc_start_one mqbroker "$dir/broker.conf" "$dir/broker.log"; then
-            LC_BROKER_BOOT_MS=$(( $(lc_now_ms) - t0 ))
+            # shellcheck disable=SC2034 # read by the callers
+            LC_BROKER_BOOT_MS=$(( $(now_ms) - t0 ))
             LC_BROKER_PID=$LC_LAST_PID
             return 0
         fi
@@ -112,18 +78,12 @@ lc_start() {
     done
 }
 
-# lc_kill PID: SIGTERM, then SIGKILL after 10 s.
+# lc_kill PID: SIGTERM, then SIGKILL after 10 s; reaps it (it is this shell's child).
 lc_kill() {
-    local pid="$1" i
+    local pid="$1"
     [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 1000); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-        sleep 0.01
-    done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
+    stop_pids 10 "$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
 }
 
 lc_stop() {

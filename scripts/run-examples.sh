@@ -14,23 +14,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
+source scripts/common.sh # ci_profile, free_broker_port, wait_for
 
-profile_flag=""
-profile_dir=debug
-if [ "${FERROMQ_EXAMPLES_RELEASE:-0}" = 1 ]; then
-    profile_flag="--release"
-    profile_dir=release
-fi
+ci_profile
 EXAMPLE_TIMEOUT="${EXAMPLE_TIMEOUT:-60}"
 export RUN_SECS="${RUN_SECS:-30}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/ferromq-examples.XXXXXX")"
-export FERROMQ_BIN_DIR="$TARGET_DIR/$profile_dir"
+export FERROMQ_BIN_DIR="$TARGET_DIR/$PROFILE_DIR"
 export FERROMQ_LOG_DIR="$WORK/logs"
 export FERROMQ_PID_DIR="$WORK/pids"
 export FERROMQ_STOP_TIMEOUT=30
-EXAMPLES="$TARGET_DIR/$profile_dir/examples"
+EXAMPLES="$TARGET_DIR/$PROFILE_DIR/examples"
 failures=0
 
 log() { printf '== %s\n' "$*"; }
@@ -64,44 +60,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+log "building servers and examples ($PROFILE_DIR)"
+cargo build $PROFILE_FLAG --quiet -p namesrv -p broker --bins
+cargo build $PROFILE_FLAG --quiet -p client --examples
 
-# free_port: a port p with p, p-2 (the broker's fast port) and p+1 all unused.
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        if ! port_in_use "$p" && ! port_in_use $((p - 2)) && ! port_in_use $((p + 1)); then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
-
-# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND every 100 ms until it succeeds.
-wait_for() {
-    local what="$1" secs="$2"
-    shift 2
-    local deadline=$(($(date +%s) + secs))
-    until "$@"; do
-        if [ "$(date +%s)" -ge "$deadline" ]; then
-            echo "timed out waiting for $what" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
-}
-
-log "building servers and examples ($profile_dir)"
-cargo build $profile_flag --quiet -p namesrv -p broker --bins
-cargo build $profile_flag --quiet -p client --examples
-
-NS_PORT="$(free_port)"
-BROKER_PORT="$(free_port)"
+NS_PORT="$(free_broker_port)"
+BROKER_PORT="$(free_broker_port)"
 # The broker uses listenPort, listenPort-2 and listenPort+1: keep the NameServer's port apart.
 while [ $((BROKER_PORT - NS_PORT)) -ge -1 ] && [ $((BROKER_PORT - NS_PORT)) -le 2 ]; do
-    BROKER_PORT="$(free_port)"
+    BROKER_PORT="$(free_broker_port)"
 done
 NAMESRV="127.0.0.1:$NS_PORT"
 mkdir -p "$WORK/store" "$WORK/out" "$FERROMQ_LOG_DIR" "$FERROMQ_PID_DIR"
