@@ -2,8 +2,11 @@
 //! SYNC_FLUSH (1 and 64 writers), next to the raw sequential write bandwidth of the same disk
 //! measured in the same run.
 //!
-//! Usage: `store_bench [DIR] [ASYNC_MESSAGES]` (DIR defaults to a fresh directory under the
-//! system temp dir; it is removed at the end).
+//! Usage: `store_bench [DIR] [ASYNC_MESSAGES] [ROUNDS]` (DIR defaults to a fresh directory
+//! under the system temp dir; it is removed at the end). Each round runs raw, ASYNC, SYNC×1 and
+//! SYNC×64 back to back, so every ratio compares runs made seconds apart on the same disk (a
+//! VM disk's speed drifts by several times within minutes); the summary gives each round's
+//! ratios and their median.
 
 use std::fs::OpenOptions;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -28,6 +31,8 @@ struct Outcome {
     /// Until everything was durable (after a final flush).
     elapsed_durable: Duration,
     syncs: u64,
+    /// Time spent in those fdatasyncs, in µs.
+    sync_micros: u64,
 }
 
 impl Outcome {
@@ -87,6 +92,7 @@ fn raw_sequential_write(dir: &Path) -> std::io::Result<Outcome> {
         elapsed,
         elapsed_durable,
         syncs: 1,
+        sync_micros: 0,
     })
 }
 
@@ -120,7 +126,9 @@ fn run_mode(
     let store = Arc::new(open_store(dir, mode));
     let rec = Arc::new(template());
     let sync = mode == FlushDiskType::SyncFlush;
-    let syncs_before = store.commit_log().stats().syncs.load(Ordering::Relaxed);
+    let stats = store.commit_log().stats();
+    let syncs_before = stats.syncs.load(Ordering::Relaxed);
+    let sync_micros_before = stats.sync_micros.load(Ordering::Relaxed);
     let start = Instant::now();
     let handles: Vec<_> = (0..writers)
         .map(|_| {
@@ -136,7 +144,9 @@ fn run_mode(
     let elapsed = start.elapsed();
     store.flush_now().expect("final flush");
     let elapsed_durable = start.elapsed();
-    let syncs = store.commit_log().stats().syncs.load(Ordering::Relaxed) - syncs_before;
+    let stats = store.commit_log().stats();
+    let syncs = stats.syncs.load(Ordering::Relaxed) - syncs_before;
+    let sync_micros = stats.sync_micros.load(Ordering::Relaxed) - sync_micros_before;
     store.shutdown().expect("shutdown");
     Outcome {
         name: name.into(),
@@ -145,33 +155,82 @@ fn run_mode(
         elapsed,
         elapsed_durable,
         syncs,
+        sync_micros,
     }
 }
 
-fn print_table(raw: &Outcome, results: &[Outcome]) {
+fn print_header() {
     println!(
-        "{:<40} {:>8} {:>7} {:>7} {:>8} {:>7} {:>9}",
-        "run", "msgs/s", "MB/s", "vs raw", "durable", "vs raw", "fdatasync"
+        "{:<34} {:>8} {:>7} {:>7} {:>8} {:>9} {:>8} {:>9}",
+        "run", "msgs/s", "MB/s", "vs raw", "durable", "fdatasync", "us/sync", "msgs/sync"
     );
-    let line = |r: &Outcome, msgs: String| {
-        println!(
-            "{:<40} {:>8} {:>7.1} {:>7.2} {:>8.1} {:>7.2} {:>9}   ({} in {:.2} s)",
-            r.name,
-            msgs,
-            r.mb_per_s(),
-            r.mb_per_s() / raw.mb_per_s(),
-            r.durable_mb_per_s(),
-            r.durable_mb_per_s() / raw.mb_per_s(),
-            r.syncs,
-            r.messages,
-            r.elapsed.as_secs_f64()
-        )
+}
+
+fn print_line(raw: &Outcome, r: &Outcome) {
+    let msgs = if r.syncs > 1 || r.name.starts_with("SYNC") {
+        format!("{:.0}", r.msgs_per_s())
+    } else {
+        "-".into()
     };
-    line(raw, "-".into());
-    for r in results {
-        line(r, format!("{:.0}", r.msgs_per_s()));
+    let per_sync = |x: u64| x as f64 / r.syncs.max(1) as f64;
+    println!(
+        "{:<34} {:>8} {:>7.1} {:>7.2} {:>8.1} {:>9} {:>8.0} {:>9.1}",
+        r.name,
+        msgs,
+        r.mb_per_s(),
+        r.mb_per_s() / raw.mb_per_s(),
+        r.durable_mb_per_s(),
+        r.syncs,
+        per_sync(r.sync_micros),
+        per_sync(r.messages),
+    );
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// One round: raw, ASYNC×1, SYNC×1, SYNC×64, printed as they finish. Returns
+/// (ASYNC durable MB/s ÷ raw, SYNC×64 msgs/s ÷ SYNC×1 msgs/s).
+fn round(root: &Path, async_messages: u64) -> (f64, f64) {
+    let raw = raw_sequential_write(root).expect("raw write");
+    print_line(&raw, &raw);
+    let modes = [
+        (
+            "ASYNC_FLUSH, 1 writer",
+            FlushDiskType::AsyncFlush,
+            1,
+            async_messages,
+        ),
+        ("SYNC_FLUSH, 1 writer", FlushDiskType::SyncFlush, 1, 5_000),
+        (
+            "SYNC_FLUSH, 64 writers",
+            FlushDiskType::SyncFlush,
+            64,
+            2_000,
+        ),
+    ];
+    // Profiling aid: STORE_BENCH_ONLY="64 writers" runs only the matching modes (no summary).
+    if let Ok(only) = std::env::var("STORE_BENCH_ONLY") {
+        for &(name, mode, writers, per_writer) in modes.iter().filter(|m| m.0.contains(&only)) {
+            let r = run_mode(&root.join("store"), name, mode, writers, per_writer);
+            print_line(&raw, &r);
+        }
+        return (f64::NAN, f64::NAN);
     }
-    println!("MB/s: until the last put returned; durable: until a final flush completed");
+    let results: Vec<Outcome> = modes
+        .iter()
+        .map(|&(name, mode, writers, per_writer)| {
+            let r = run_mode(&root.join("store"), name, mode, writers, per_writer);
+            print_line(&raw, &r);
+            r
+        })
+        .collect();
+    (
+        results[0].durable_mb_per_s() / raw.mb_per_s(),
+        results[2].msgs_per_s() / results[1].msgs_per_s(),
+    )
 }
 
 fn main() {
@@ -180,38 +239,26 @@ fn main() {
         std::env::temp_dir().join(format!("ferromq-store-bench-{}", std::process::id()))
     });
     let async_messages: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(500_000);
+    let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(3);
     std::fs::create_dir_all(&root).expect("create bench dir");
     println!(
-        "store_bench in {} ({BODY_BYTES}-byte bodies, {} bytes per record)",
+        "store_bench in {} ({BODY_BYTES}-byte bodies, {} bytes per record, {rounds} rounds)",
         root.display(),
         template().len()
     );
-    let raw = raw_sequential_write(&root).expect("raw write");
-    let async_flush = FlushDiskType::AsyncFlush;
-    let sync_flush = FlushDiskType::SyncFlush;
-    let results = [
-        run_mode(
-            &root.join("a"),
-            "ASYNC_FLUSH, 1 writer",
-            async_flush,
-            1,
-            async_messages,
-        ),
-        run_mode(
-            &root.join("s1"),
-            "SYNC_FLUSH, 1 writer",
-            sync_flush,
-            1,
-            10_000,
-        ),
-        run_mode(
-            &root.join("s64"),
-            "SYNC_FLUSH, 64 writers",
-            sync_flush,
-            64,
-            2_000,
-        ),
-    ];
-    print_table(&raw, &results);
+    print_header();
+    let ratios: Vec<(f64, f64)> = (0..rounds).map(|_| round(&root, async_messages)).collect();
     let _ = std::fs::remove_dir_all(&root);
+    println!("MB/s: until the last put returned; durable: until a final flush completed");
+    for (i, (a, s)) in ratios.iter().enumerate() {
+        println!(
+            "round {}: ASYNC durable / raw = {a:.2}; SYNC x64 / SYNC x1 = {s:.1}x",
+            i + 1
+        );
+    }
+    println!(
+        "median: ASYNC durable / raw = {:.2} (target >= 0.70); SYNC x64 / SYNC x1 = {:.1}x (target >= 20x)",
+        median(ratios.iter().map(|r| r.0).collect()),
+        median(ratios.iter().map(|r| r.1).collect()),
+    );
 }

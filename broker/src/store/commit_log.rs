@@ -6,17 +6,20 @@
 //! durable end (`flushed_offset`), reads and zero-copy regions. Start-up recovery lives in
 //! `commit_log_recover.rs`; the flush thread in `flush.rs`.
 //!
-//! Thread-safety: appends serialize on one mutex (single writer); reads take a read lock only
-//! to pick the segment, then use positioned reads. A record becomes readable only after its
-//! write returned, when `confirm_offset` passes it. Format: `docs/storage.md`.
+//! Thread-safety: appends serialize on one mutex (single writer) that covers assigning
+//! offsets and copying the record into a staging buffer; the bytes reach the segment files
+//! by group writes (`commit_log_commit.rs`). Reads take a read lock only to pick the segment,
+//! then use positioned reads. A record becomes readable only after its write returned, when
+//! `confirm_offset` passes it. Format: `docs/storage.md`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
 
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
+use crate::store::commit_log_commit::{CommitState, Staged, StagingState};
 use crate::store::consume_queue_table::is_safe_topic_dir;
 use crate::store::record_format::{self as rf, RecordLayout, END_FILE_MIN_BLANK_BYTES};
 use crate::store::segment::Segment;
@@ -29,12 +32,15 @@ use crate::store::time::Clock;
 const BLOCK_DISK_FULL: u8 = 1;
 const BLOCK_FLUSH_FAILED: u8 = 2;
 const BLOCK_SHUT_DOWN: u8 = 4;
+const BLOCK_WRITE_FAILED: u8 = 8;
 
 /// Counters exported for monitoring and tests.
 #[derive(Debug, Default)]
 pub struct CommitLogStats {
     /// fdatasync calls on commitlog segments.
     pub syncs: AtomicU64,
+    /// Time spent in those fdatasync calls, in µs.
+    pub sync_micros: AtomicU64,
     /// Records appended.
     pub records_appended: AtomicU64,
     /// Appends that failed in the segment write.
@@ -50,6 +56,8 @@ pub(crate) struct WriterState {
     pub(crate) topic_queue_table: HashMap<String, HashMap<i32, i64>>,
     /// Store timestamp of the last record (store timestamps never go backwards).
     pub(crate) last_store_ts: i64,
+    /// Records copied in but not yet written to the segments.
+    pub(crate) staging: StagingState,
 }
 
 impl WriterState {
@@ -61,7 +69,7 @@ impl WriterState {
             .unwrap_or(0)
     }
 
-    fn set_next_queue_offset(&mut self, topic: &str, queue_id: i32, next: i64) {
+    pub(crate) fn set_next_queue_offset(&mut self, topic: &str, queue_id: i32, next: i64) {
         match self.topic_queue_table.get_mut(topic) {
             Some(m) => {
                 m.insert(queue_id, next);
@@ -111,12 +119,19 @@ pub struct CommitLog {
     segment_bytes: u64,
     max_message_bytes: u64,
     pub(crate) writer: Mutex<WriterState>,
-    confirm_offset: AtomicU64,
+    pub(crate) confirm_offset: AtomicU64,
     flushed_offset: AtomicU64,
-    last_store_ts: AtomicI64,
+    pub(crate) last_store_ts: AtomicI64,
     block: AtomicU8,
     stats: CommitLogStats,
-    append_notify: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    pub(crate) append_notify: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// Group-commit leader election (see `commit_log_commit.rs`).
+    pub(crate) commit: Mutex<CommitState>,
+    pub(crate) commit_cv: Condvar,
+    /// The leader's write buffer (swapped with the staging buffer).
+    pub(crate) commit_buf: Mutex<Vec<u8>>,
+    /// Mirror of the staging rollback epoch, read without the append lock.
+    pub(crate) epoch: AtomicU64,
     clock: Clock,
     /// Clock value when the current holder took the append lock; 0 while it is free.
     lock_begin_ms: AtomicI64,
@@ -168,6 +183,10 @@ impl CommitLog {
             block: AtomicU8::new(0),
             stats: CommitLogStats::default(),
             append_notify: OnceLock::new(),
+            commit: Mutex::new(CommitState::default()),
+            commit_cv: Condvar::new(),
+            commit_buf: Mutex::new(Vec::new()),
+            epoch: AtomicU64::new(0),
             clock,
             lock_begin_ms: AtomicI64::new(0),
         }
@@ -178,6 +197,7 @@ impl CommitLog {
         let mut w = lock(&self.writer);
         w.write_offset = end;
         w.last_store_ts = last_store_ts;
+        w.staging.bytes.clear();
         self.confirm_offset.store(end, Ordering::Release);
         self.flushed_offset.store(end, Ordering::Release);
         self.last_store_ts.store(last_store_ts, Ordering::Release);
@@ -231,6 +251,8 @@ impl CommitLog {
             Some(WriteBlock::ShutDown)
         } else if b & BLOCK_FLUSH_FAILED != 0 {
             Some(WriteBlock::FlushFailed)
+        } else if b & BLOCK_WRITE_FAILED != 0 {
+            Some(WriteBlock::WriteFailed)
         } else if b & BLOCK_DISK_FULL != 0 {
             Some(WriteBlock::DiskFull)
         } else {
@@ -244,6 +266,10 @@ impl CommitLog {
         } else {
             self.block.fetch_and(!BLOCK_DISK_FULL, Ordering::AcqRel);
         }
+    }
+
+    pub(crate) fn set_write_failed(&self) {
+        self.block.fetch_or(BLOCK_WRITE_FAILED, Ordering::AcqRel);
     }
 
     pub(crate) fn set_flush_failed(&self) {
@@ -334,16 +360,16 @@ impl CommitLog {
         Ok((layouts, tx))
     }
 
-    fn segment_for_write(&self, offset: u64) -> Result<Arc<Segment>> {
+    pub(crate) fn segment_for_write(&self, offset: u64) -> Result<Arc<Segment>> {
         if let Some(s) = read_lock(&self.queue).find(offset) {
             return Ok(Arc::clone(s));
         }
         write_lock(&self.queue).get_or_create(offset)
     }
 
-    /// Makes room for `len` bytes at the write position: writes the end-of-file blank record
-    /// and moves to the next segment when `len + 8` does not fit.
-    fn reserve(&self, w: &mut WriterState, len: u64) -> std::result::Result<Arc<Segment>, S> {
+    /// Makes room for `len` bytes at the write position: stages the end-of-file blank record
+    /// and moves to the next segment (created now) when `len + 8` does not fit.
+    fn reserve(&self, w: &mut WriterState, len: u64) -> std::result::Result<(), S> {
         let create_failed = |e: Error| {
             log::error!("cannot create commitlog segment: {e}");
             S::CREATE_MAPPED_FILE_FAILED
@@ -353,24 +379,25 @@ impl CommitLog {
             .map_err(create_failed)?;
         let remaining = seg.end_offset() - w.write_offset;
         if len + END_FILE_MIN_BLANK_BYTES <= remaining {
-            return Ok(seg);
+            return Ok(());
         }
-        let rel = w.write_offset - seg.base_offset();
-        if let Err(e) = seg.write_at(rel, &rf::blank_record(remaining as u32)) {
-            log::error!("cannot write end-of-file record: {e}");
-            let _ = seg.zero_range(rel, END_FILE_MIN_BLANK_BYTES as usize);
-            return Err(S::UNKNOWN_ERROR);
-        }
+        // Create the next segment first: on failure nothing is staged.
+        self.segment_for_write(seg.end_offset())
+            .map_err(create_failed)?;
+        // The blank record's header, then zeros to the segment end: the staged bytes stay one
+        // contiguous run ending at the write offset (a roll happens once per segment).
+        let staged = &mut w.staging.bytes;
+        staged.extend_from_slice(&rf::blank_record(remaining as u32));
+        let zeros = remaining.saturating_sub(END_FILE_MIN_BLANK_BYTES) as usize;
+        staged.resize(staged.len() + zeros, 0);
         w.write_offset = seg.end_offset();
-        self.confirm_offset.store(w.write_offset, Ordering::Release);
         log::info!("commitlog rolls to offset {}", w.write_offset);
-        self.segment_for_write(w.write_offset)
-            .map_err(create_failed)
+        Ok(())
     }
 
     /// Writes `buf` at `phy_offset`; on failure clears what may have been written (best
     /// effort) so no partial record is left behind the write position.
-    fn write_record_bytes(
+    pub(crate) fn write_record_bytes(
         &self,
         seg: &Segment,
         phy_offset: u64,
@@ -399,15 +426,53 @@ impl CommitLog {
         queue_id: i32,
         tx: i32,
     ) -> PutMessageResult {
+        let (staged, queue_offset, store_ts, batch_phy_offsets) =
+            match self.stage(buf, layouts, topic, queue_id, tx) {
+                Ok(v) => v,
+                Err(status) => return PutMessageResult::failed(status),
+            };
+        if let Err(status) = self.commit_through(staged) {
+            return PutMessageResult::failed(status);
+        }
+        let n = layouts.len() as u32;
+        self.stats
+            .records_appended
+            .fetch_add(u64::from(n), Ordering::Relaxed);
+        let append = AppendResult {
+            phy_offset: staged.phy_offset,
+            wrote_bytes: buf.len() as u32,
+            queue_offset,
+            store_timestamp_ms: store_ts,
+            msg_count: n,
+            end_offset: staged.end_offset,
+            batch_phy_offsets,
+        };
+        PutMessageResult {
+            status: S::PUT_OK,
+            append: Some(append),
+        }
+    }
+
+    /// Under the append lock: assigns the physical offset, queue offsets and store timestamp,
+    /// patches them into `buf` and copies it into the staging buffer.
+    fn stage(
+        &self,
+        buf: &mut [u8],
+        layouts: &[RecordLayout],
+        topic: &str,
+        queue_id: i32,
+        tx: i32,
+    ) -> std::result::Result<(Staged, i64, i64, Vec<u64>), S> {
         let len = buf.len() as u64;
         let mut w = lock(&self.writer);
         self.lock_begin_ms
             .store((self.clock)().max(1), Ordering::Relaxed);
         let _timer = LockTimer(&self.lock_begin_ms);
-        let seg = match self.reserve(&mut w, len) {
-            Ok(s) => s,
-            Err(status) => return PutMessageResult::failed(status),
-        };
+        // Checked again under the lock: a failed group write blocks writes while holding it.
+        if self.write_block().is_some() {
+            return Err(S::SERVICE_NOT_AVAILABLE);
+        }
+        self.reserve(&mut w, len)?;
         let phy_offset = w.write_offset;
         let store_ts = (self.clock)().max(w.last_store_ts);
         let dispatched = tx != rf::TRANSACTION_PREPARED && tx != rf::TRANSACTION_ROLLBACK;
@@ -417,42 +482,21 @@ impl CommitLog {
             0
         };
         let batch_phy_offsets =
-            match patch_records(buf, layouts, dispatched, queue_offset, phy_offset, store_ts) {
-                Ok(v) => v,
-                Err(status) => return PutMessageResult::failed(status),
-            };
-        if let Err(status) = self.write_record_bytes(&seg, phy_offset, buf) {
-            return PutMessageResult::failed(status);
-        }
-        let n = layouts.len() as u32;
+            patch_records(buf, layouts, dispatched, queue_offset, phy_offset, store_ts)?;
         if dispatched {
-            w.set_next_queue_offset(topic, queue_id, queue_offset + i64::from(n));
+            let n = layouts.len() as i64;
+            w.set_next_queue_offset(topic, queue_id, queue_offset + n);
         }
+        w.staging.bytes.extend_from_slice(buf);
+        w.staging.last_store_ts = store_ts;
         w.write_offset = phy_offset + len;
         w.last_store_ts = store_ts;
-        // confirm before the timestamp: a reader of the timestamp then sees this record.
-        self.confirm_offset.store(w.write_offset, Ordering::Release);
-        self.last_store_ts.store(store_ts, Ordering::Release);
-        drop(w);
-        self.stats
-            .records_appended
-            .fetch_add(u64::from(n), Ordering::Relaxed);
-        if let Some(notify) = self.append_notify.get() {
-            notify();
-        }
-        let append = AppendResult {
+        let staged = Staged {
+            epoch: w.staging.epoch,
             phy_offset,
-            wrote_bytes: len as u32,
-            queue_offset,
-            store_timestamp_ms: store_ts,
-            msg_count: n,
             end_offset: phy_offset + len,
-            batch_phy_offsets,
         };
-        PutMessageResult {
-            status: S::PUT_OK,
-            append: Some(append),
-        }
+        Ok((staged, queue_offset, store_ts, batch_phy_offsets))
     }
 
     /// A zero-copy region for `[phy_offset, phy_offset + size)`, or `None` when the range is
@@ -535,8 +579,12 @@ impl CommitLog {
         }
         let segments = read_lock(&self.queue).range(from, target);
         for seg in segments {
+            let begin = std::time::Instant::now();
             self.stats.syncs.fetch_add(1, Ordering::Relaxed);
-            seg.sync()?;
+            let synced = seg.sync();
+            let micros = u64::try_from(begin.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.stats.sync_micros.fetch_add(micros, Ordering::Relaxed);
+            synced?;
         }
         self.flushed_offset.fetch_max(target, Ordering::AcqRel);
         Ok((target, ts))

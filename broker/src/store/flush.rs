@@ -6,16 +6,20 @@
 //! commit): a sender appends, then calls [`FlushService::request_flush`] with the append's end
 //! offset and a callback; the thread wakes, syncs everything written so far with one
 //! fdatasync per touched segment, and fires every callback whose offset is now durable —
-//! senders that arrive while a sync is running are released together by the next one. When
-//! the previous round released several waiters (concurrent senders), the thread gives the
-//! released senders up to [`GROUP_COMMIT_GATHER`] to append again before the next sync, so
-//! one fdatasync covers as many of them as possible; a lone sender never waits. A
-//! `flush-timeout` thread fires `Timeout` for waiters older than `syncFlushTimeout` even while
+//! senders that arrive while a sync is running are released together by the next one, which
+//! starts as soon as the previous one ends (no gathering delay: measured, a gather window
+//! woke this thread once per arriving sender and cost more than it grouped). Waking many
+//! senders costs the waking thread a few µs each, so a round that releases more than
+//! [`INLINE_RELEASE_MAX`] hands its callbacks to the `flush-notify` thread (helped by the
+//! released blocking callers, see [`FlushService::help_notify`]) and goes straight back to
+//! syncing: the wake-ups overlap the next fdatasync instead of delaying
+//! it. A `flush-timeout` thread fires `Timeout` for waiters older than `syncFlushTimeout` even while
 //! an fdatasync hangs. A failed fdatasync fires `Failed` for every waiter, blocks all further
 //! writes (the kernel may have dropped the dirty pages; only a restart's recovery can tell
 //! what is on disk) and is never retried.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,6 +63,17 @@ pub struct FlushService {
     state: Mutex<FlushState>,
     work_cv: Condvar,
     timer_cv: Condvar,
+    /// Released callbacks waiting for the `flush-notify` thread.
+    notify: Mutex<NotifyQueue>,
+    notify_cv: Condvar,
+    /// Set while the `flush-notify` thread runs; otherwise callbacks fire inline.
+    notifier_running: AtomicBool,
+}
+
+#[derive(Default)]
+struct NotifyQueue {
+    ready: Ready,
+    stopped: bool,
 }
 
 impl std::fmt::Debug for FlushService {
@@ -72,10 +87,21 @@ impl std::fmt::Debug for FlushService {
 
 type Ready = Vec<(FlushWaiter, FlushOutcome)>;
 
-/// Longest a group-commit round waits for concurrent senders to queue up again (see the module
-/// docs). About one fdatasync on fast media: it can at most double one sender's latency, and
-/// only when other senders are waiting too.
-pub const GROUP_COMMIT_GATHER: Duration = Duration::from_micros(200);
+/// A round releasing at most this many waiters fires their callbacks itself (a lone sender's
+/// reply should not take a thread hop); larger rounds go through the `flush-notify` thread.
+pub const INLINE_RELEASE_MAX: usize = 2;
+
+/// Callbacks fired per turn by a notifying thread: small enough that the notifier and helping
+/// threads share a round's wake-ups, large enough to keep lock traffic low.
+const NOTIFY_CHUNK: usize = 4;
+
+fn take_chunk(ready: &mut Ready) -> Option<Ready> {
+    if ready.is_empty() {
+        return None;
+    }
+    let at = ready.len().saturating_sub(NOTIFY_CHUNK);
+    Some(ready.split_off(at))
+}
 
 fn fire(ready: Ready) {
     for (cb, outcome) in ready {
@@ -98,6 +124,9 @@ impl FlushService {
             state: Mutex::new(FlushState::default()),
             work_cv: Condvar::new(),
             timer_cv: Condvar::new(),
+            notify: Mutex::new(NotifyQueue::default()),
+            notify_cv: Condvar::new(),
+            notifier_running: AtomicBool::new(false),
         }
     }
 
@@ -133,7 +162,6 @@ impl FlushService {
     /// Body of the `flush-commitlog` thread.
     pub(crate) fn run(&self) {
         let mut last_flush = Instant::now();
-        let mut last_released = 0usize;
         loop {
             let mut st = lock(&self.state);
             loop {
@@ -151,30 +179,8 @@ impl FlushService {
                     .0;
             }
             drop(st);
-            self.gather(last_released);
-            last_released = self.flush_round();
+            self.flush_round();
             last_flush = Instant::now();
-        }
-    }
-
-    /// Group-commit gathering: after a round that released `last_released` > 1 waiters, wait
-    /// (at most [`GROUP_COMMIT_GATHER`]) until as many are queued again.
-    fn gather(&self, last_released: usize) {
-        if last_released <= 1 {
-            return;
-        }
-        let deadline = Instant::now() + GROUP_COMMIT_GATHER;
-        let mut st = lock(&self.state);
-        while !st.stopped && st.waiters.len() < last_released {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            st = self
-                .work_cv
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
         }
     }
 
@@ -249,8 +255,60 @@ impl FlushService {
             }
         }
         let released = ready.len();
-        fire(ready);
+        self.release(ready);
         released
+    }
+
+    /// Fires released callbacks: inline for small rounds or when no notifier runs, else
+    /// through the `flush-notify` thread.
+    fn release(&self, ready: Ready) {
+        if ready.len() <= INLINE_RELEASE_MAX || !self.notifier_running.load(Ordering::Acquire) {
+            return fire(ready);
+        }
+        let mut q = lock(&self.notify);
+        if q.stopped {
+            drop(q);
+            return fire(ready);
+        }
+        let was_empty = q.ready.is_empty();
+        q.ready.extend(ready);
+        drop(q);
+        if was_empty {
+            self.notify_cv.notify_one();
+        }
+    }
+
+    /// Body of the `flush-notify` thread: fires the callbacks handed over by [`Self::release`];
+    /// at stop it delivers what is queued, then exits.
+    pub(crate) fn run_notify(&self) {
+        self.notifier_running.store(true, Ordering::Release);
+        let mut q = lock(&self.notify);
+        loop {
+            if let Some(batch) = take_chunk(&mut q.ready) {
+                drop(q);
+                fire(batch);
+                q = lock(&self.notify);
+            } else if q.stopped {
+                self.notifier_running.store(false, Ordering::Release);
+                return;
+            } else {
+                q = self.notify_cv.wait(q).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+    }
+
+    /// Called by a thread that was just released (the blocking [`MessageStore::wait_for_flush`]
+    /// path): fires queued callbacks alongside the notifier, so a round's wake-ups spread over
+    /// every core instead of queueing behind one thread.
+    ///
+    /// [`MessageStore::wait_for_flush`]: crate::store::MessageStore::wait_for_flush
+    pub fn help_notify(&self) {
+        loop {
+            let Some(batch) = take_chunk(&mut lock(&self.notify).ready) else {
+                return;
+            };
+            fire(batch);
+        }
     }
 
     /// True once an fdatasync failed.
@@ -270,6 +328,8 @@ impl FlushService {
         };
         self.work_cv.notify_all();
         self.timer_cv.notify_all();
+        lock(&self.notify).stopped = true;
+        self.notify_cv.notify_all();
         fire(ready);
     }
 }

@@ -23,6 +23,7 @@ mod admin;
 pub mod checkpoint;
 pub mod clean;
 pub mod commit_log;
+mod commit_log_commit;
 mod commit_log_recover;
 pub mod config;
 pub mod consume_queue;
@@ -251,6 +252,11 @@ impl MessageStore {
                 .store(ratio.to_bits(), Ordering::Relaxed);
         }
         let (flush, flush2) = (Arc::clone(&i.flush), Arc::clone(&i.flush));
+        let flush3 = Arc::clone(&i.flush);
+        threads.push(spawn(
+            "flush-notify",
+            Box::new(move || flush3.run_notify()),
+        )?);
         threads.push(spawn("flush-commitlog", Box::new(move || flush.run()))?);
         threads.push(spawn(
             "flush-timeout",
@@ -287,6 +293,7 @@ impl MessageStore {
         let i = &self.inner;
         i.commit_log.set_shut_down();
         drop(lock(&i.commit_log.writer)); // waits for an append in progress
+        i.commit_log.commit_all(); // writes what it staged
         i.flush.flush_round();
         self.stop_threads();
         if i.flush.has_failed() {
@@ -379,7 +386,9 @@ impl MessageStore {
             }),
         );
         let timeout = Duration::from_millis(self.inner.config.sync_flush_timeout_ms * 2);
-        result.status = match rx.recv_timeout(timeout) {
+        let outcome = rx.recv_timeout(timeout);
+        self.inner.flush.help_notify();
+        result.status = match outcome {
             Ok(FlushOutcome::Flushed) => PutMessageStatus::PUT_OK,
             Ok(FlushOutcome::Timeout) | Err(mpsc::RecvTimeoutError::Timeout) => {
                 PutMessageStatus::FLUSH_DISK_TIMEOUT

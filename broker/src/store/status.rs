@@ -42,6 +42,9 @@ pub enum WriteBlock {
     DiskFull,
     /// An fdatasync failed: durability of written data is unknown until a restart recovers.
     FlushFailed,
+    /// A group write failed while later appends were staged behind it: the log has a hole
+    /// until a restart recovers.
+    WriteFailed,
     /// The store is shut down.
     ShutDown,
 }
