@@ -71,6 +71,31 @@ use reput::{Dispatcher, ReputService};
 use segment_queue::SegmentQueue;
 use service::Signal;
 
+/// How long [`MessageStore::wait_for_flush`] polls (yielding the CPU between polls) before it
+/// sleeps: a group commit usually completes within about one fdatasync, and a sleeping thread
+/// on a VM is woken tens of µs late (the idle vCPU halts), which stretches every round for
+/// concurrent senders. Measured with 64 sync senders: ~1.3× more messages per second.
+const FLUSH_WAIT_SPIN: Duration = Duration::from_micros(30);
+
+/// Receives from `rx`, polling for `spin` first, then blocking up to `timeout`.
+fn recv_spinning<T>(
+    rx: &mpsc::Receiver<T>,
+    spin: Duration,
+    timeout: Duration,
+) -> std::result::Result<T, mpsc::RecvTimeoutError> {
+    let begin = std::time::Instant::now();
+    while begin.elapsed() < spin {
+        match rx.try_recv() {
+            Ok(v) => return Ok(v),
+            Err(mpsc::TryRecvError::Disconnected) => {
+                return Err(mpsc::RecvTimeoutError::Disconnected)
+            }
+            Err(mpsc::TryRecvError::Empty) => std::thread::yield_now(),
+        }
+    }
+    rx.recv_timeout(timeout)
+}
+
 /// Environment of a store: things tests replace.
 #[derive(Clone)]
 pub struct StoreEnv {
@@ -386,7 +411,7 @@ impl MessageStore {
             }),
         );
         let timeout = Duration::from_millis(self.inner.config.sync_flush_timeout_ms * 2);
-        let outcome = rx.recv_timeout(timeout);
+        let outcome = recv_spinning(&rx, FLUSH_WAIT_SPIN, timeout);
         self.inner.flush.help_notify();
         result.status = match outcome {
             Ok(FlushOutcome::Flushed) => PutMessageStatus::PUT_OK,
