@@ -26,6 +26,9 @@ use crate::store::status::{
 };
 use crate::store::time::Clock;
 
+mod raw;
+pub use raw::RawAppend;
+
 const BLOCK_DISK_FULL: u8 = 1;
 const BLOCK_FLUSH_FAILED: u8 = 2;
 const BLOCK_SHUT_DOWN: u8 = 4;
@@ -117,6 +120,8 @@ pub struct CommitLog {
     block: AtomicU8,
     stats: CommitLogStats,
     append_notify: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// Second append listener: the HA master's streaming thread.
+    replication_notify: OnceLock<Box<dyn Fn() + Send + Sync>>,
     clock: Clock,
     /// Clock value when the current holder took the append lock; 0 while it is free.
     lock_begin_ms: AtomicI64,
@@ -168,6 +173,7 @@ impl CommitLog {
             block: AtomicU8::new(0),
             stats: CommitLogStats::default(),
             append_notify: OnceLock::new(),
+            replication_notify: OnceLock::new(),
             clock,
             lock_begin_ms: AtomicI64::new(0),
         }
@@ -437,9 +443,7 @@ impl CommitLog {
         self.stats
             .records_appended
             .fetch_add(u64::from(n), Ordering::Relaxed);
-        if let Some(notify) = self.append_notify.get() {
-            notify();
-        }
+        self.notify_appended();
         let append = AppendResult {
             phy_offset,
             wrote_bytes: len as u32,
