@@ -141,7 +141,9 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    fn recorder() -> (Arc<Mutex<Vec<(u64, SlaveAck)>>>, impl Fn(u64) -> AckWaiter) {
+    type Log = Arc<Mutex<Vec<(u64, SlaveAck)>>>;
+
+    fn recorder() -> (Log, impl Fn(u64) -> AckWaiter) {
         let log = Arc::new(Mutex::new(Vec::new()));
         let l = Arc::clone(&log);
         let make = move |end: u64| -> AckWaiter {

@@ -244,34 +244,42 @@ impl HaRuntime {
             meta_source,
         )
         .map_err(io_err("slave metadata sync"))?;
-        let auto = if c.enable_auto_promote {
-            let weak = Arc::downgrade(shared);
-            let config = AutoPromoteConfig {
-                after_ms: c.auto_promote_after_ms,
-                namesrv_addrs: c.namesrv_addrs(),
-                broker_name: c.broker_name.clone(),
-                broker_id: self.broker_id(),
-            };
-            let promote = Box::new(move || {
-                if let Some(shared) = weak.upgrade() {
-                    let role = BrokerRole::AsyncMaster;
-                    if let Err(e) = shared.ha.request_promotion(&shared, role) {
-                        log::error!("automatic promotion failed to start: {e}");
-                    }
-                }
-            });
-            Some(
-                AutoPromoteService::start(config, status, promote)
-                    .map_err(io_err("auto-promote"))?,
-            )
-        } else {
-            None
-        };
+        let auto = self.start_auto_promote(shared, status)?;
         let mut p = lock(&self.parts);
         p.client = Some(client);
         p.meta_sync = Some(meta);
         p.auto_promote = auto;
         Ok(())
+    }
+
+    /// The `auto-promote` thread, when `enableAutoPromote` is on.
+    fn start_auto_promote(
+        &self,
+        shared: &Arc<BrokerShared>,
+        status: Arc<HaClientStatus>,
+    ) -> Result<Option<AutoPromoteService>> {
+        let c = &shared.config;
+        if !c.enable_auto_promote {
+            return Ok(None);
+        }
+        let weak = Arc::downgrade(shared);
+        let config = AutoPromoteConfig {
+            after_ms: c.auto_promote_after_ms,
+            namesrv_addrs: c.namesrv_addrs(),
+            broker_name: c.broker_name.clone(),
+            broker_id: self.broker_id(),
+        };
+        let promote = Box::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                let role = BrokerRole::AsyncMaster;
+                if let Err(e) = shared.ha.request_promotion(&shared, role) {
+                    log::error!("automatic promotion failed to start: {e}");
+                }
+            }
+        });
+        AutoPromoteService::start(config, status, promote)
+            .map(Some)
+            .map_err(|e| Error::io("start auto-promote", "ha", e))
     }
 
     /// Applies a role change asked for at run time (UPDATE_BROKER_CONFIG): a slave becoming a

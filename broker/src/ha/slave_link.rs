@@ -160,36 +160,18 @@ impl SlaveLink {
         batch_bytes: u64,
         now: Instant,
     ) -> Result<PumpState, Close> {
-        let Some(next) = self.next_offset else {
+        let Some(mut next) = self.next_offset else {
             return Ok(PumpState::AwaitingReport);
         };
         if self.blocked {
             return Ok(PumpState::Blocked);
         }
-        let mut next = next;
         loop {
             if self.pending.is_none() {
-                self.pending = match log.transfer_region(next, batch_bytes) {
-                    Some(region) => Some(Pending {
-                        header: encode_header(next, region.len),
-                        header_sent: 0,
-                        next_after: next + u64::from(region.len),
-                        region: Some(region),
-                        body_sent: 0,
-                    }),
-                    None if now.duration_since(self.last_write).as_millis()
-                        >= u128::from(HEARTBEAT_IDLE_MS) =>
-                    {
-                        Some(Pending {
-                            header: encode_header(next, 0),
-                            header_sent: 0,
-                            region: None,
-                            body_sent: 0,
-                            next_after: next,
-                        })
-                    }
-                    None => return Ok(PumpState::CaughtUp),
-                };
+                self.pending = self.next_transfer(log, next, batch_bytes, now)?;
+                if self.pending.is_none() {
+                    return Ok(PumpState::CaughtUp);
+                }
             }
             match self.write_pending() {
                 Ok(true) => {}
@@ -205,6 +187,39 @@ impl SlaveLink {
             self.next_offset = Some(next);
             self.last_write = now;
         }
+    }
+
+    /// The transfer to send from `next`: data when readable bytes exist, a heartbeat after
+    /// [`HEARTBEAT_IDLE_MS`] without a transfer, else `None`.
+    fn next_transfer(
+        &self,
+        log: &CommitLog,
+        next: u64,
+        batch_bytes: u64,
+        now: Instant,
+    ) -> Result<Option<Pending>, Close> {
+        if let Some(region) = log.transfer_region(next, batch_bytes) {
+            return Ok(Some(Pending {
+                header: encode_header(next, region.len),
+                header_sent: 0,
+                next_after: next + u64::from(region.len),
+                region: Some(region),
+                body_sent: 0,
+            }));
+        }
+        if next < log.min_offset() {
+            return Err(Close::Garbage(format!(
+                "offset {next} was deleted by retention before the slave got it"
+            )));
+        }
+        let idle_ms = now.duration_since(self.last_write).as_millis();
+        Ok((idle_ms >= u128::from(HEARTBEAT_IDLE_MS)).then(|| Pending {
+            header: encode_header(next, 0),
+            header_sent: 0,
+            region: None,
+            body_sent: 0,
+            next_after: next,
+        }))
     }
 
     /// Writes the pending transfer; `Ok(false)` when the socket is full.

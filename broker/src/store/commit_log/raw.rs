@@ -87,15 +87,7 @@ impl CommitLog {
             self.confirm_offset.store(phy_offset, Ordering::Release);
             self.flushed_offset.store(phy_offset, Ordering::Release);
         }
-        let mut pos = phy_offset;
-        let mut i = 0usize;
-        while i < data.len() {
-            let seg = self.segment_for_write(pos)?;
-            let n = (data.len() - i).min((seg.end_offset() - pos) as usize);
-            seg.write_at(pos - seg.base_offset(), &data[i..i + n])?;
-            pos += n as u64;
-            i += n;
-        }
+        let pos = self.write_across_segments(phy_offset, data)?;
         w.write_offset = pos;
         let chunk = Chunk {
             start: phy_offset,
@@ -117,6 +109,19 @@ impl CommitLog {
             confirm_offset: confirm,
             rebased,
         })
+    }
+
+    /// Writes `data` at `at`, creating segments as it crosses their ends; returns the end.
+    fn write_across_segments(&self, at: u64, data: &[u8]) -> Result<u64> {
+        let (mut pos, mut i) = (at, 0usize);
+        while i < data.len() {
+            let seg = self.segment_for_write(pos)?;
+            let n = (data.len() - i).min((seg.end_offset() - pos) as usize);
+            seg.write_at(pos - seg.base_offset(), &data[i..i + n])?;
+            pos += n as u64;
+            i += n;
+        }
+        Ok(pos)
     }
 
     /// The 8 bytes at `at`, from the chunk when it holds them, else from the segment file.
