@@ -20,6 +20,7 @@ fn master_with_records(root: &std::path::Path, clock: &ManualClock) -> broker::s
             .encode();
         assert_eq!(store.put_message(&mut rec, "RepT", i % 3).status, P::PUT_OK);
     }
+    wait_dispatched(&store);
     store
 }
 
