@@ -131,6 +131,7 @@ fn apply_live(h: &BrokerHandler, key: &str, value: &str) {
             Err(_) => log::warn!("fileReservedTime {value:?} was validated but does not parse"),
         },
         "brokerRole" => match BrokerRole::from_name(value) {
+            Some(role) if role == shared.ha.role() => {}
             Some(role) => match shared.ha.request_promotion(shared, role) {
                 Ok(true) => log::warn!(
                     "brokerRole {} applied (slave promotion if a slave)",
