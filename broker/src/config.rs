@@ -242,6 +242,18 @@ pub struct BrokerConfig {
     /// `haMaxGapNotInSync`: bytes a slave may lag before SYNC_MASTER sends fail fast with
     /// SLAVE_NOT_AVAILABLE. Default 256 MiB.
     pub ha_max_gap_not_in_sync_bytes: u64,
+    /// `haReconnectInterval` (ferromq extension; RocketMQ fixes 5 s): ms between a slave's
+    /// attempts to connect to its master's HA port. Default 5000.
+    pub ha_reconnect_interval_ms: u64,
+    /// `slaveSyncMetadataInterval` (ferromq extension; RocketMQ 4.x fixes 10 s): ms between a
+    /// slave's copies of its master's topics, offsets, delay offsets and groups. Default 10000.
+    pub slave_sync_metadata_interval_ms: u64,
+    /// `enableAutoPromote` (ferromq extension): a slave whose master is gone (HA link down and
+    /// no brokerId 0 at the NameServers for `autoPromoteAfterMs`) promotes itself, if it has
+    /// the lowest id. Default false.
+    pub enable_auto_promote: bool,
+    /// `autoPromoteAfterMs` (ferromq extension): see `enableAutoPromote`. Default 30000.
+    pub auto_promote_after_ms: u64,
     /// `frameMaxLength` (also accepted: `maxFrameBytes`): largest accepted frame in bytes.
     /// Default 16 MiB.
     pub frame_max_length_bytes: usize,
@@ -321,6 +333,10 @@ impl BrokerConfig {
             ha_housekeeping_interval_ms: 20_000,
             ha_transfer_batch_bytes: 32 * 1024,
             ha_max_gap_not_in_sync_bytes: 256 * 1024 * 1024,
+            ha_reconnect_interval_ms: 5_000,
+            slave_sync_metadata_interval_ms: 10_000,
+            enable_auto_promote: false,
+            auto_promote_after_ms: 30_000,
             frame_max_length_bytes: protocol::frame::DEFAULT_MAX_FRAME_BYTES,
             broker_config_path: None,
             os_page_cache_busy_timeout_ms: 1_000,
@@ -445,7 +461,7 @@ impl BrokerConfig {
 
     /// Every duration, count and size that must be > 0.
     fn validate_positive(&self) -> Result<()> {
-        let values: [(&str, u64); 15] = [
+        let values: [(&str, u64); 18] = [
             (
                 "registerBrokerTimeoutMills",
                 self.register_broker_timeout_ms,
@@ -482,6 +498,12 @@ impl BrokerConfig {
             ),
             ("haHousekeepingInterval", self.ha_housekeeping_interval_ms),
             ("haTransferBatchSize", self.ha_transfer_batch_bytes as u64),
+            ("haReconnectInterval", self.ha_reconnect_interval_ms),
+            (
+                "slaveSyncMetadataInterval",
+                self.slave_sync_metadata_interval_ms,
+            ),
+            ("autoPromoteAfterMs", self.auto_promote_after_ms),
             ("fileReservedTime", u64::from(self.file_reserved_hours)),
             (
                 "osPageCacheBusyTimeOutMills",

@@ -22,6 +22,7 @@ use protocol::util::properties_file;
 
 use crate::config::BrokerConfig;
 use crate::error::{Error, Result};
+use crate::ha::HaRuntime;
 use crate::live_config::{write_overrides, LiveConfig};
 use crate::manager::config_file::{config_file_path, write_snapshot, ConfigFile};
 use crate::manager::{ConsumerOffsetManager, SubscriptionGroupManager, TopicConfigManager};
@@ -60,6 +61,25 @@ impl BrokerListeners {
         };
         Ok(BrokerListeners { main, fast })
     }
+}
+
+/// Binds the HA listener: `haListenPort` when set; else `listenPort + 1`, except when the
+/// caller bound the main port itself on another port than `listenPort` (tests binding port 0),
+/// where an ephemeral port is used. Records the bound port in `config.ha_listen_port`, so the
+/// advertised `haServerAddr` is the real one.
+fn bind_ha_listener(config: &mut BrokerConfig, bound_main_port: u16) -> Result<TcpListener> {
+    let port = match config.ha_listen_port {
+        Some(port) => port,
+        None if config.listen_port != bound_main_port => 0,
+        None => config.effective_ha_listen_port(),
+    };
+    let listener = TcpListener::bind((config.bind_address.as_str(), port))
+        .map_err(|e| io_err("bind haListenPort", Path::new("-"), e))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| io_err("HA listener address", Path::new("-"), e))?;
+    config.ha_listen_port = Some(bound.port());
+    Ok(listener)
 }
 
 /// Applies a `broker.conf` text to both configurations: every key is offered to
@@ -118,9 +138,7 @@ pub struct BrokerServer {
     fast_addr: Option<SocketAddr>,
     handle: RemotingHandle,
     loop_thread: Option<JoinHandle<io::Result<()>>>,
-    outer_api: Option<OuterApiService>,
     persist: Option<PersistService>,
-    services: MessageServices,
     stopped: bool,
 }
 
@@ -194,6 +212,7 @@ impl BrokerServer {
             .local_addr()
             .map_err(|e| io_err("listener address", Path::new("-"), e))?;
         let fast_addr = listeners.fast.as_ref().and_then(|l| l.local_addr().ok());
+        let ha_listener = bind_ha_listener(&mut config, local_addr.port())?;
         config.listen_port = local_addr.port();
         config.store_path_root_dir = store_config.store_path_root_dir.clone();
         config.flush_disk_type = match store_config.flush_disk_type {
@@ -210,8 +229,15 @@ impl BrokerServer {
         })?;
         let store_host = SocketAddr::new(ip, config.listen_port);
         let store = Arc::new(MessageStore::open_with(store_config, store_env)?);
-        let served = build_shared(config, Arc::clone(&store), store_host)
-            .and_then(|shared| Self::serve(Arc::new(shared), listeners, local_addr, fast_addr));
+        let served = build_shared(config, Arc::clone(&store), store_host).and_then(|shared| {
+            Self::serve(
+                Arc::new(shared),
+                listeners,
+                ha_listener,
+                local_addr,
+                fast_addr,
+            )
+        });
         let mut server = match served {
             Ok(server) => server,
             Err(e) => {
@@ -233,6 +259,7 @@ impl BrokerServer {
     fn serve(
         shared: Arc<BrokerShared>,
         listeners: BrokerListeners,
+        ha_listener: TcpListener,
         local_addr: SocketAddr,
         fast_addr: Option<SocketAddr>,
     ) -> Result<BrokerServer> {
@@ -248,13 +275,17 @@ impl BrokerServer {
         let holds = PullHoldTable::new();
         let arrivals = install_arrival_listener(&shared, &holds, handle.clone());
         shared.store.start()?;
+        shared.ha.start_master_side(ha_listener, &shared)?;
         let persist = start_persist(&shared)?;
         let _ = shared.persist_trigger.set(persist.trigger());
         event_loop.listen(listeners.main).map_err(loop_err)?;
         if let Some(fast) = listeners.fast {
             event_loop.listen(fast).map_err(loop_err)?;
         }
-        let (services, checks) = MessageServices::start(&shared, handle.clone())?;
+        let (check_tx, checks) = MessageServices::check_channel();
+        shared
+            .ha
+            .start_message_services(&shared, handle.clone(), check_tx)?;
         let handler =
             BrokerHandler::new(Arc::clone(&shared), holds, arrivals, checks, handle.clone());
         let loop_thread = event_loop.spawn("broker-loop", handler).map_err(loop_err)?;
@@ -264,9 +295,7 @@ impl BrokerServer {
             fast_addr,
             handle,
             loop_thread: Some(loop_thread),
-            outer_api: None,
             persist: Some(persist),
-            services,
             stopped: false,
         })
     }
@@ -276,7 +305,7 @@ impl BrokerServer {
         let identity = BrokerIdentity {
             cluster_name: c.broker_cluster_name.clone(),
             broker_name: c.broker_name.clone(),
-            broker_id: c.broker_id as i64,
+            broker_id: self.shared.ha.broker_id() as i64,
             broker_addr: c.broker_addr(),
             ha_server_addr: c.ha_server_addr(),
             heartbeat_timeout_ms: c.broker_not_active_timeout_ms as i64,
@@ -296,8 +325,18 @@ impl BrokerServer {
         let service = OuterApiService::start(identity, outer, source)
             .map_err(|e| io_err("start outer-api", Path::new("outer-api"), e))?;
         let _ = self.shared.register_trigger.set(service.trigger());
-        self.outer_api = Some(service);
-        Ok(())
+        self.shared.ha.set_outer_api(service);
+        self.shared.ha.start_slave_side(&self.shared)
+    }
+
+    /// The broker's run-time role, HA state and replication services.
+    pub fn ha(&self) -> &HaRuntime {
+        &self.shared.ha
+    }
+
+    /// The bound HA address (`haListenPort`).
+    pub fn ha_addr(&self) -> Option<SocketAddr> {
+        self.shared.ha.ha_addr()
     }
 
     /// The main port's local address.
@@ -327,10 +366,7 @@ impl BrokerServer {
 
     /// The master's addresses learnt from NameServers (slaves).
     pub fn master_addrs(&self) -> crate::outer_api::MasterAddrs {
-        self.outer_api
-            .as_ref()
-            .map(|o| o.master_addrs())
-            .unwrap_or_default()
+        self.shared.ha.master_addrs()
     }
 
     /// Graceful shutdown: unregister, stop serving, persist the tables, shut the store down
@@ -340,10 +376,8 @@ impl BrokerServer {
             return Ok(());
         }
         log::info!("broker {} shutting down", self.broker_addr());
-        if let Some(mut outer) = self.outer_api.take() {
-            outer.shutdown();
-        }
-        self.services.shutdown();
+        self.shared.ha.shutdown_registration();
+        self.shared.ha.shutdown_services();
         self.handle.shutdown();
         if let Some(t) = self.loop_thread.take() {
             match t.join() {
@@ -459,6 +493,7 @@ fn build_shared(
     );
     let live = LiveConfig::new(&config, store.config(), now as i64);
     Ok(BrokerShared {
+        ha: HaRuntime::new(&config),
         uniq_ids: UniqIdGenerator::for_this_process(store_host.ip()),
         live,
         counters: BrokerCounters::default(),

@@ -10,6 +10,7 @@
 //! | [`controller`] | `BrokerServer`: builds everything; start and shutdown order; broker.conf loading |
 //! | [`processor`] | the event-loop request handler and one file per request family |
 //! | [`outer_api`] | registration with every NameServer (`outer-api` thread) |
+//! | [`ha`] | master/slave replication, SYNC_MASTER waits, slave metadata sync, promotion |
 //! | [`persist`] | the `persist` thread writing topics, offsets and groups |
 //! | [`config`] | `BrokerConfig`: RocketMQ key names, defaults, validation |
 //! | [`live_config`] | configuration changed at run time (UPDATE_BROKER_CONFIG) and its write-back |
@@ -26,7 +27,8 @@
 //!
 //! Threads: `broker-loop` (remoting: accept, decode, dispatch, appends into the page cache),
 //! the store's `flush-commitlog`, `flush-timeout`, `reput`, `flush-logics` and `clean`,
-//! `persist`, `outer-api` and `outer-api-client`. File formats, media assumptions, flush
+//! `persist`, `outer-api` and `outer-api-client`, `ha-master` (every broker); on slaves
+//! `ha-client`, `slave-sync` (+ its client loop) and, if enabled, `auto-promote`. File formats, media assumptions, flush
 //! modes and the recovery algorithm are documented in `docs/storage.md`.
 
 #![deny(missing_docs)]
@@ -35,6 +37,7 @@
 pub mod config;
 pub mod controller;
 pub mod error;
+pub mod ha;
 pub mod inner_message;
 pub mod live_config;
 pub mod manager;

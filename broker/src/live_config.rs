@@ -5,7 +5,10 @@
 //! Keys that take effect at once ([`LIVE_KEYS`]): `brokerPermission` (send/pull checks, and
 //! the topic permissions registered with NameServers, which are re-registered at once),
 //! `autoCreateTopicEnable` (enabling it also creates `TBW102` if it is missing),
-//! `autoCreateSubscriptionGroup` and `fileReservedTime` (the next retention round). Every
+//! `autoCreateSubscriptionGroup`, `fileReservedTime` (the next retention round) and
+//! `brokerRole` (a slave set to `ASYNC_MASTER`/`SYNC_MASTER` is promoted at once and its
+//! `brokerId` becomes 0; a master switches between SYNC and ASYNC at once; a master set to
+//! `SLAVE` changes only after a restart: see `docs/replication.md`). Every
 //! other known key is validated, reported by GET_BROKER_CONFIG and written to `broker.conf`,
 //! but only takes effect after a restart (ports, paths, roles, flush mode, store geometry,
 //! intervals read by threads at start). Unknown keys are kept and written back too, as Java
@@ -31,8 +34,9 @@ use crate::processor::lock;
 use crate::store::StoreConfig;
 
 /// Keys UPDATE_BROKER_CONFIG applies to the running broker at once.
-pub const LIVE_KEYS: [&str; 4] = [
+pub const LIVE_KEYS: [&str; 5] = [
     "brokerPermission",
+    "brokerRole",
     "autoCreateTopicEnable",
     "autoCreateSubscriptionGroup",
     "fileReservedTime",
@@ -142,6 +146,12 @@ impl LiveConfig {
                 update.unknown.push(p.key.clone());
             }
         }
+        let promoted = broker.is_master()
+            && broker.broker_id != 0
+            && props.iter().any(|p| p.key == "brokerRole");
+        if promoted {
+            broker.normalize(); // a slave promoted by brokerRole becomes brokerId 0
+        }
         broker.validate()?;
         store.validate()?;
         self.broker_permission
@@ -155,6 +165,9 @@ impl LiveConfig {
         let mut overrides = lock(&self.overrides);
         for p in props {
             overrides.insert(p.key, p.value);
+        }
+        if promoted {
+            overrides.insert("brokerId".into(), "0".into());
         }
         drop(overrides);
         lock(&self.version).next_version(now_ms);

@@ -177,7 +177,7 @@ impl RequestHandler for ClientSide {
 
 /// Everything the `outer-api` thread needs.
 struct Registrar {
-    identity: BrokerIdentity,
+    identity: Arc<Mutex<BrokerIdentity>>,
     config: OuterApiConfig,
     source: TopicConfigSource,
     client: RemotingHandle,
@@ -190,7 +190,7 @@ pub struct OuterApiService {
     trigger: RegisterTrigger,
     client: RemotingHandle,
     client_join: Option<JoinHandle<io::Result<()>>>,
-    identity: BrokerIdentity,
+    identity: Arc<Mutex<BrokerIdentity>>,
     config: OuterApiConfig,
     master: Arc<Mutex<MasterAddrs>>,
 }
@@ -215,8 +215,9 @@ impl OuterApiService {
         let client = event_loop.handle();
         let all_due = Arc::new(AtomicBool::new(false));
         let master = Arc::new(Mutex::new(MasterAddrs::default()));
+        let identity = Arc::new(Mutex::new(identity));
         let registrar = Registrar {
-            identity: identity.clone(),
+            identity: Arc::clone(&identity),
             config: config.clone(),
             source,
             client: client.clone(),
@@ -255,6 +256,26 @@ impl OuterApiService {
         lock(&self.master).clone()
     }
 
+    /// The shared cell holding [`OuterApiService::master_addrs`] (read by the HA client).
+    pub fn master_addrs_cell(&self) -> Arc<Mutex<MasterAddrs>> {
+        Arc::clone(&self.master)
+    }
+
+    /// The identity currently registered.
+    pub fn identity(&self) -> BrokerIdentity {
+        lock(&self.identity).clone()
+    }
+
+    /// Re-registers under a new identity (slave promotion: `brokerId` 0): sends
+    /// UNREGISTER_BROKER for the old identity to every NameServer (waiting at most a few
+    /// seconds, on the caller's thread), then registers the new one at once.
+    pub fn change_identity(&self, identity: BrokerIdentity) {
+        let old = std::mem::replace(&mut *lock(&self.identity), identity);
+        unregister_all(&self.client, &old, &self.config);
+        *lock(&self.master) = MasterAddrs::default();
+        self.trigger.request();
+    }
+
     /// Stops the periodic registration, sends UNREGISTER_BROKER to every NameServer (waiting
     /// at most a few seconds), then stops the client loop. Idempotent.
     pub fn shutdown(&mut self) {
@@ -262,7 +283,8 @@ impl OuterApiService {
             return;
         };
         thread.shutdown();
-        unregister_all(&self.client, &self.identity, &self.config);
+        let identity = lock(&self.identity).clone();
+        unregister_all(&self.client, &identity, &self.config);
         self.client.shutdown();
         if let Some(join) = self.client_join.take() {
             if join.join().is_err() {
@@ -349,7 +371,7 @@ impl Registrar {
             topic_config_serialize_wrapper: (self.source)(),
         }
         .encode(self.config.compressed, protocol::command::CURRENT_VERSION)?;
-        let id = &self.identity;
+        let id = lock(&self.identity).clone();
         let header = RegisterBrokerRequestHeader {
             broker_name: id.broker_name.clone(),
             broker_addr: id.broker_addr.clone(),
@@ -388,11 +410,12 @@ impl Registrar {
             );
             return false;
         }
+        let identity = lock(&self.identity).clone();
         log::debug!(
             "registered broker {} with NameServer {addr}",
-            self.identity.broker_addr
+            identity.broker_addr
         );
-        if self.identity.broker_id != 0 {
+        if identity.broker_id != 0 {
             if let Ok(h) = response.decode_header::<RegisterBrokerResponseHeader>() {
                 let mut m = lock(&self.master);
                 if h.master_addr.is_some() {

@@ -1,10 +1,10 @@
 //! The broker's message services and their wiring: delay delivery
 //! ([`ScheduleMessageService`]) and transaction check-back
 //! ([`TransactionalMessageCheckService`]). Both run on masters only (a slave's store is a copy
-//! of its master's). Check-back requests travel from the `transaction-check` thread to the
+//! of its master's; a promoted slave starts them then). Check-back requests travel from the `transaction-check` thread to the
 //! event loop through a channel plus the loop's waker; the loop sends them to a producer.
 
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 
 use protocol::body::perm::PERM_READ_WRITE;
@@ -43,15 +43,21 @@ pub struct MessageServices {
 }
 
 impl MessageServices {
-    /// Starts the services (masters only). Returns them and the receiving end of the check
-    /// requests, which the event-loop handler drains when woken.
+    /// The channel check requests travel on: the event-loop handler keeps the receiver and
+    /// drains it when woken; [`MessageServices::start`] takes a clone of the sender (again
+    /// after a slave promotion).
+    pub fn check_channel() -> (Sender<CheckRequest>, Receiver<CheckRequest>) {
+        mpsc::channel()
+    }
+
+    /// Starts the services (masters only; a slave gets an empty set).
     pub fn start(
         shared: &Arc<BrokerShared>,
         handle: RemotingHandle,
-    ) -> Result<(Self, Receiver<CheckRequest>)> {
-        let (tx, rx) = mpsc::channel();
+        tx: Sender<CheckRequest>,
+    ) -> Result<Self> {
         if !shared.is_master() {
-            return Ok((Self::default(), rx));
+            return Ok(Self::default());
         }
         let schedule = ScheduleMessageService::open(Arc::clone(&shared.store))?;
         schedule.start()?;
@@ -81,11 +87,10 @@ impl MessageServices {
             hooks,
         );
         tx_check.start()?;
-        let services = MessageServices {
+        Ok(MessageServices {
             schedule: Some(schedule),
             tx_check: Some(tx_check),
-        };
-        Ok((services, rx))
+        })
     }
 
     /// Stops the services (saving the delay offsets). Idempotent.

@@ -203,6 +203,7 @@ fn delete_topic_removes_offsets_and_queues() {
     send_n(&c, &a, "KeepT", 0, 1, b"stays");
     wait_until("dispatch", 10, || {
         b.store().max_offset_in_queue("DelT", 0) == 3
+            && b.store().max_offset_in_queue("KeepT", 0) == 1
     });
     for topic in ["DelT", "KeepT"] {
         let h = UpdateConsumerOffsetRequestHeader {

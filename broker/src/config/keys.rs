@@ -226,6 +226,10 @@ impl BrokerConfig {
             "haHousekeepingInterval" => self.ha_housekeeping_interval_ms = num(key, v)?,
             "haTransferBatchSize" => self.ha_transfer_batch_bytes = num(key, v)?,
             "haMaxGapNotInSync" => self.ha_max_gap_not_in_sync_bytes = num(key, v)?,
+            "haReconnectInterval" => self.ha_reconnect_interval_ms = num(key, v)?,
+            "slaveSyncMetadataInterval" => self.slave_sync_metadata_interval_ms = num(key, v)?,
+            "enableAutoPromote" => self.enable_auto_promote = boolean(key, v)?,
+            "autoPromoteAfterMs" => self.auto_promote_after_ms = num(key, v)?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -371,6 +375,13 @@ impl BrokerConfig {
             ),
             ("haTransferBatchSize", s(&self.ha_transfer_batch_bytes)),
             ("haMaxGapNotInSync", s(&self.ha_max_gap_not_in_sync_bytes)),
+            ("haReconnectInterval", s(&self.ha_reconnect_interval_ms)),
+            (
+                "slaveSyncMetadataInterval",
+                s(&self.slave_sync_metadata_interval_ms),
+            ),
+            ("enableAutoPromote", s(&self.enable_auto_promote)),
+            ("autoPromoteAfterMs", s(&self.auto_promote_after_ms)),
             ("frameMaxLength", s(&self.frame_max_length_bytes)),
             (
                 "osPageCacheBusyTimeOutMills",

@@ -19,6 +19,7 @@ use protocol::util::properties_file;
 use protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 use super::{error, lock, success, wall_ms, BrokerHandler, Outcome, PERSIST_BROKER_CONFIG};
+use crate::config::BrokerRole;
 use crate::live_config::CONFIG_PATH_KEY;
 use crate::manager::topic_validator::AUTO_CREATE_TOPIC_KEY_TOPIC;
 
@@ -128,6 +129,21 @@ fn apply_live(h: &BrokerHandler, key: &str, value: &str) {
         "fileReservedTime" => match value.trim().parse::<u64>() {
             Ok(hours) => shared.store.set_file_reserved_hours(hours),
             Err(_) => log::warn!("fileReservedTime {value:?} was validated but does not parse"),
+        },
+        "brokerRole" => match BrokerRole::from_name(value) {
+            Some(role) if role == shared.ha.role() => {}
+            Some(role) => match shared.ha.request_promotion(shared, role) {
+                Ok(true) => log::warn!(
+                    "brokerRole {} applied (slave promotion if a slave)",
+                    role.name()
+                ),
+                Ok(false) => log::warn!(
+                    "brokerRole {}: a master becomes a slave only after a restart",
+                    role.name()
+                ),
+                Err(e) => log::error!("brokerRole {}: {e}", role.name()),
+            },
+            None => log::warn!("brokerRole {value:?} was validated but does not parse"),
         },
         // autoCreateSubscriptionGroup: read from the live state on every use.
         _ => {}

@@ -1,20 +1,22 @@
 //! CONSUMER_SEND_MSG_BACK (36), END_TRANSACTION (37), and the forwarding of the transaction
 //! check service's CHECK_TRANSACTION_STATE (39) requests to a producer of the half message's
 //! group. The logic lives in [`crate::retry`] and [`crate::transaction`]; this file is the
-//! event-loop glue: decode, call, answer (deferred under SYNC_FLUSH).
+//! event-loop glue: decode, call, answer (deferred under SYNC_FLUSH / SYNC_MASTER).
 
 use protocol::header::{ConsumerSendMsgBackRequestHeader, EndTransactionRequestHeader};
 use protocol::remoting::{ConnId, Context, Reply};
 use protocol::{RemotingCommand, RequestCode, ResponseCode};
 
-use super::{decode, error, is_sync_flush, reply_when_flushed, wall_ms, BrokerHandler};
+use super::deferred_reply::reply_when_stored;
+use super::{decode, error, wall_ms, BrokerHandler};
 use crate::retry::{send_msg_back, SendBackContext};
 use crate::store::PutMessageResult;
 use crate::transaction::{end_transaction, CheckRequest, EndTransactionConfig, EndTxOutcome};
 
 type Outcome = Result<Reply, RemotingCommand>;
 
-/// Answers `code`/`remark`, after the flush of `put` when SYNC_FLUSH applies.
+/// Answers `code`/`remark`, after the flush / slave acknowledgement of `put` when SYNC_FLUSH /
+/// SYNC_MASTER applies.
 fn answer(
     h: &BrokerHandler,
     conn: ConnId,
@@ -27,8 +29,8 @@ fn answer(
     response.remark = remark;
     let end = put.and_then(|p| p.append).map(|a| a.end_offset);
     match end {
-        Some(end) if code == ResponseCode::SUCCESS && is_sync_flush(&h.shared) => {
-            reply_when_flushed(h, conn, req, response, end)
+        Some(end) if code == ResponseCode::SUCCESS => {
+            reply_when_stored(h, conn, req, response, end)
         }
         _ => Reply::Now(response),
     }

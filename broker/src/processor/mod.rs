@@ -16,6 +16,7 @@
 //! | [`admin_broker`] | broker config 26/25, file cleaning 27/329/306/316 |
 //! | [`admin_runtime`] | the GET_BROKER_RUNTIME_INFO table |
 //! | [`flow_control`] | SYSTEM_BUSY for sends while the store is congested |
+//! | [`deferred_reply`] | send replies deferred until SYNC_FLUSH durability / SYNC_MASTER slave ack |
 //! | [`transfer`] | stored records as sendfile regions or a heap body (pull, query, view) |
 //! | [`back_and_tx`] | CONSUMER_SEND_MSG_BACK 36, END_TRANSACTION 37; forwards CHECK_TRANSACTION_STATE 39 |
 //!
@@ -23,7 +24,7 @@
 //! (consumers, producers, queue locks, parked pulls). [`BrokerShared`] is what service threads
 //! see too (store, topic/offset/group tables behind short mutexes, the triggers of the persist
 //! and registration services). Nothing here blocks: table writes go to the `persist` thread,
-//! sync-flush replies are sent by the flush thread through a [`RemotingHandle`].
+//! sync-flush and sync-master replies are sent by the flush and `ha-master` threads through a [`RemotingHandle`].
 //!
 //! Rules applied to every request: an unknown code gets REQUEST_CODE_NOT_SUPPORTED with remark
 //! `" request type <code> not supported"`; a header that does not decode gets SYSTEM_ERROR with
@@ -38,6 +39,7 @@ pub mod back_and_tx;
 pub mod client_manage;
 pub mod consumer_admin;
 pub mod consumer_manage;
+pub mod deferred_reply;
 pub mod flow_control;
 pub mod lock_batch;
 pub mod offset_admin;
@@ -98,8 +100,11 @@ pub type Arrival = (String, i32, i64);
 
 /// State shared by the event loop and the broker's service threads.
 pub struct BrokerShared {
-    /// The boot configuration (immutable while running; see `live` for what changes).
+    /// The boot configuration (immutable while running; see `live` for what changes, and `ha`
+    /// for the role and broker id now).
     pub config: BrokerConfig,
+    /// Run-time role, broker id and the replication services.
+    pub ha: crate::ha::HaRuntime,
     /// The values UPDATE_BROKER_CONFIG changes at run time, and the effective configuration.
     pub live: LiveConfig,
     /// Message counters (relaxed atomics, bumped per message).
@@ -193,9 +198,9 @@ impl BrokerShared {
         }
     }
 
-    /// Whether this broker is a master.
+    /// Whether this broker is a master now (a promoted slave is).
     pub fn is_master(&self) -> bool {
-        self.config.is_master()
+        self.ha.is_master()
     }
 
     /// The effective `brokerPermission`.
@@ -380,43 +385,6 @@ fn not_supported(request: &RemotingCommand) -> RemotingCommand {
 /// A plain SUCCESS response to `request`.
 pub fn success(request: &RemotingCommand) -> RemotingCommand {
     RemotingCommand::response_to(request, ResponseCode::SUCCESS)
-}
-
-/// Sends `response` once the commitlog is durable up to `end_offset` (SYNC_FLUSH): the flush
-/// thread completes it through the loop's handle with SUCCESS, FLUSH_DISK_TIMEOUT, or
-/// SYSTEM_ERROR when the fsync failed (never SUCCESS for data that may not be durable).
-/// One-way requests get nothing.
-pub(crate) fn reply_when_flushed(
-    h: &BrokerHandler,
-    conn: ConnId,
-    req: &RemotingCommand,
-    response: RemotingCommand,
-    end_offset: u64,
-) -> Reply {
-    if req.is_oneway() {
-        return Reply::Nothing;
-    }
-    let handle = h.handle.clone();
-    let awaiting = Arc::clone(&h.shared);
-    awaiting
-        .sends_awaiting_flush
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let waiter = Box::new(move |outcome| {
-        awaiting
-            .sends_awaiting_flush
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        let mut response = response;
-        response.code = send_rewrite::flush_response_code(outcome).code();
-        if response.code == ResponseCode::SYSTEM_ERROR.code() {
-            response.ext_fields = Default::default();
-            response.remark = Some("flush to disk failed: the message may not be durable".into());
-        }
-        if let Err(e) = handle.send_to(conn, response) {
-            log::debug!("deferred reply to {conn} dropped: {e}");
-        }
-    });
-    h.shared.store.request_flush(end_offset, waiter);
-    Reply::Later
 }
 
 /// Whether replies to puts wait for the flush (SYNC_FLUSH).

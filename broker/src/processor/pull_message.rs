@@ -328,7 +328,7 @@ fn respond(
     result: GetMessageResult,
     allow_suspend: bool,
 ) -> Outcome {
-    let (code, response_header) = response_header(&h.shared.config, header, group, &result);
+    let (code, response_header) = response_header(&h.shared, header, group, &result);
     if code == ResponseCode::PULL_NOT_FOUND
         && allow_suspend
         && header.has_suspend()
@@ -389,12 +389,14 @@ fn count_pull(
 /// `slaveReadEnable` sends consumers back to the master (20), and without `offsetCheckInSlave`
 /// never corrects their offset (20 with the requested offset instead of 21).
 fn response_header(
-    config: &crate::config::BrokerConfig,
+    shared: &BrokerShared,
     header: &PullMessageRequestHeader,
     group: &GroupFacts,
     result: &GetMessageResult,
 ) -> (ResponseCode, PullMessageResponseHeader) {
-    let offset_check = config.is_master() || config.offset_check_in_slave;
+    let config = &shared.config;
+    let master = shared.is_master();
+    let offset_check = master || config.offset_check_in_slave;
     let mut next_begin = result.next_begin_offset;
     if !offset_check && is_corrected(result.status) {
         next_begin = header.queue_offset;
@@ -405,7 +407,7 @@ fn response_header(
     } else {
         0
     };
-    if !config.is_master() && !config.slave_read_enable {
+    if !master && !config.slave_read_enable {
         code = ResponseCode::PULL_RETRY_IMMEDIATELY;
         suggest = 0;
     }

@@ -6,9 +6,9 @@
 //! really stored ([`super::send_rewrite`]: retry → DLQ, delay → schedule topic, transaction →
 //! half topic), encodes the record once with `bornHost` = the peer and `storeHost` =
 //! `brokerIP1:listenPort`, and appends it (a batch with one `put_messages`). With ASYNC_FLUSH
-//! the reply goes out at once; with SYNC_FLUSH (and `WAIT` not false) the reply is deferred
-//! until the flush service reports the group commit, and sent from that thread through the
-//! loop's [`RemotingHandle`](protocol::remoting::RemotingHandle).
+//! the reply goes out at once; with SYNC_FLUSH and/or SYNC_MASTER (and `WAIT` not false) the
+//! reply is deferred until the group commit and/or a slave acknowledgement
+//! ([`super::deferred_reply`]).
 
 use std::sync::Arc;
 
@@ -446,7 +446,8 @@ fn count_put(h: &mut BrokerHandler, c: &Checked, append: &AppendResult) {
 }
 
 /// Maps the store's status; when stored, builds the response and either replies now or
-/// defers the reply until the group commit (SYNC_FLUSH with WAIT).
+/// defers the reply until the group commit (SYNC_FLUSH) and/or a slave's acknowledgement
+/// (SYNC_MASTER), when WAIT is not false.
 #[allow(clippy::too_many_arguments)]
 fn finish(
     h: &mut BrokerHandler,
@@ -473,10 +474,10 @@ fn finish(
     }
     .with_broker_defaults(TRACE_ON);
     let response = RemotingCommand::response_to(req, code).with_header(&header);
-    if !super::is_sync_flush(shared) || !wait || code != ResponseCode::SUCCESS {
+    if !wait || code != ResponseCode::SUCCESS {
         return Ok(Reply::Now(response));
     }
-    Ok(super::reply_when_flushed(
+    Ok(super::deferred_reply::reply_when_stored(
         h,
         conn,
         req,

@@ -29,6 +29,9 @@ use crate::store::status::{
 };
 use crate::store::time::Clock;
 
+mod raw;
+pub use raw::RawAppend;
+
 const BLOCK_DISK_FULL: u8 = 1;
 const BLOCK_FLUSH_FAILED: u8 = 2;
 const BLOCK_SHUT_DOWN: u8 = 4;
@@ -125,6 +128,8 @@ pub struct CommitLog {
     block: AtomicU8,
     stats: CommitLogStats,
     pub(crate) append_notify: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// Second append listener: the HA master's streaming thread.
+    replication_notify: OnceLock<Box<dyn Fn() + Send + Sync>>,
     /// Group-commit leader election (see `commit_log_commit.rs`).
     pub(crate) commit: Mutex<CommitState>,
     pub(crate) commit_cv: Condvar,
@@ -183,6 +188,7 @@ impl CommitLog {
             block: AtomicU8::new(0),
             stats: CommitLogStats::default(),
             append_notify: OnceLock::new(),
+            replication_notify: OnceLock::new(),
             commit: Mutex::new(CommitState::default()),
             commit_cv: Condvar::new(),
             commit_buf: Mutex::new(Vec::new()),

@@ -140,9 +140,7 @@ impl CommitLog {
                 self.confirm_offset
                     .store(from + buf.len() as u64, Ordering::Release);
                 self.last_store_ts.fetch_max(last_ts, Ordering::AcqRel);
-                if let Some(notify) = self.append_notify.get() {
-                    notify();
-                }
+                self.notify_appended();
             }
             Err(()) => self.roll_back(from, &buf),
         }

@@ -14,6 +14,7 @@
 //! | [`index_file`], [`index_service`] | lookup by key and time |
 //! | [`checkpoint`] | checkpoint page and abort marker |
 //! | [`clean`] | retention decisions and rounds, disk usage probe |
+//! | `replica` | appending a master's bytes on a slave; promotion to writable |
 //!
 //! Threads (started by [`MessageStore::start`]): `flush-commitlog`, `flush-timeout`, `reput`,
 //! `flush-logics` (consume queues, full index files, checkpoint) and `clean`. File formats and
@@ -35,6 +36,7 @@ pub mod index_service;
 mod query;
 pub mod record_format;
 mod recover;
+mod replica;
 pub mod reput;
 pub mod segment;
 pub mod segment_queue;
@@ -49,7 +51,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use clean::{DfProbe, DiskSpaceProbe, RetentionReport};
-pub use commit_log::CommitLog;
+pub use commit_log::{CommitLog, RawAppend};
 pub use config::{FlushDiskType, StoreConfig};
 pub use fault::FaultHandle;
 #[cfg(feature = "testing")]
