@@ -3,7 +3,9 @@
 # (a NameServer, two masters, two slaves) on free 127.0.0.1 ports under a temp dir, checks with
 # `mqadmin clusterList --json` that broker-a and broker-b each have brokerId 0 and 1, sends
 # messages to both masters with `mqadmin sendMessage`, reads them back with `mqadmin
-# consumeMessage`, stops the cluster and checks that none of its processes is left.
+# consumeMessage`, waits until each slave's commitlog (`mqadmin brokerStatus`
+# commitLogMaxOffset) equals its master's (HA replication), stops the cluster and checks that
+# none of its processes is left.
 #
 #   scripts/cluster-check.sh
 #
@@ -72,6 +74,21 @@ got="$("$MQADMIN" consumeMessage -n "$NS" -t "$TOPIC" --json | tr -d '\n' | grep
 [ "$(sort <<<"$got")" = "$(sort <<<"${sent%$'\n'}")" ] \
     || fail "consumeMessage read back:"$'\n'"$got"$'\n'"expected:"$'\n'"$sent"
 echo "sent and read back $(wc -l <<<"$got") messages on both masters"
+
+echo "== replication: every slave catches up with its master's commitlog"
+addr_of() { awk -F'\t' -v p="$1" '$1 == p { print $5 }' "$DIR/cluster.tsv"; }
+max_offset() {
+    "$MQADMIN" brokerStatus -n "$NS" -b "$1" 2>/dev/null | awk '$1 == "commitLogMaxOffset" { print $NF }'
+}
+for broker in broker-a broker-b; do
+    master="$(addr_of "$broker")"
+    slave="$(addr_of "$broker-s")"
+    want="$(max_offset "$master")"
+    [ -n "$want" ] && [ "$want" -gt 0 ] || fail "$broker reports commitLogMaxOffset '$want'"
+    slave_caught_up() { [ "$(max_offset "$slave")" = "$want" ]; }
+    wait_for "$broker-s ($slave) to replicate $want bytes" 30 slave_caught_up
+    echo "$broker-s replicated $want bytes of $broker"
+done
 
 pids="$(cat "$DIR"/pids/*.pid)"
 echo "== scripts/cluster stop"

@@ -49,6 +49,7 @@ pub mod query_message;
 pub mod send_message;
 pub mod send_rewrite;
 pub mod transfer;
+pub(crate) mod turn_commit;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -235,6 +236,8 @@ pub struct BrokerHandler {
     /// `topic@group` → queue → next offset of the group's last successful pull (the
     /// `pullOffset` of GET_CONSUME_STATS; memory only, as in RocketMQ).
     pub(crate) pull_offsets: HashMap<String, BTreeMap<i32, i64>>,
+    /// Sends staged this turn, committed and answered at its end.
+    pub(crate) turn_puts: turn_commit::TurnPuts,
 }
 
 impl BrokerHandler {
@@ -266,6 +269,7 @@ impl BrokerHandler {
             tps: TpsSampler::new(),
             stats: StatsItemSet::new(),
             pull_offsets: HashMap::new(),
+            turn_puts: Default::default(),
         };
         // The boot sample: rates are measured from here until the windows fill.
         handler.sample_stats();
@@ -472,5 +476,9 @@ impl RequestHandler for BrokerHandler {
     fn on_wake(&mut self, ctx: &mut Context<'_>) {
         self.release_arrived(ctx);
         back_and_tx::forward_checks(self, ctx);
+    }
+
+    fn on_turn_end(&mut self, ctx: &mut Context<'_>) {
+        self.turn_puts.commit(&self.shared.store, ctx);
     }
 }

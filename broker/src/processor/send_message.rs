@@ -25,10 +25,11 @@ use protocol::remoting::{ConnId, Context, Reply};
 use protocol::{RemotingCommand, ResponseCode};
 
 use super::send_rewrite::{self as rw, StoreTarget};
+use super::turn_commit;
 use super::{error, lock, wall_ms, BrokerHandler, BrokerShared, TRACE_ON};
 use crate::manager::topic_validator as tv;
 use crate::stats;
-use crate::store::{AppendResult, PutMessageResult};
+use crate::store::{AppendResult, AppendTicket, PutMessageResult};
 
 /// TopicSysFlag bits of a unit-mode producer (Java `TopicSysFlag`).
 const TOPIC_SYS_FLAG_UNIT: i32 = 1;
@@ -358,13 +359,11 @@ fn send_single(h: &mut BrokerHandler, conn: ConnId, req: &RemotingCommand, c: Ch
         &props,
         &mut record,
     )?;
-    let result = shared
-        .store
-        .put_message(&mut record, &target.topic, target.queue_id);
+    let put = put(&shared, &mut record, &target, false);
     let wait = props
         .get(keys::WAIT)
         .is_none_or(protocol::ext_fields::parse_java_bool);
-    finish(h, conn, req, &c, result, Some(uniq), wait)
+    finish(h, conn, req, &c, put, Some(uniq), wait)
 }
 
 fn send_batch(h: &mut BrokerHandler, conn: ConnId, req: &RemotingCommand, c: Checked) -> Outcome {
@@ -414,10 +413,25 @@ fn send_batch(h: &mut BrokerHandler, conn: ConnId, req: &RemotingCommand, c: Che
             &mut records,
         )?;
     }
-    let result = shared
-        .store
-        .put_messages(&mut records, &target.topic, target.queue_id);
-    finish(h, conn, req, &c, result, None, wait)
+    let put = put(&shared, &mut records, &target, true);
+    finish(h, conn, req, &c, put, None, wait)
+}
+
+/// Stages the records when this broker's replies do not wait (the loop turn's end writes
+/// them, see `turn_commit`), else appends them now.
+fn put(
+    shared: &BrokerShared,
+    records: &mut [u8],
+    target: &StoreTarget,
+    batch: bool,
+) -> (PutMessageResult, Option<AppendTicket>) {
+    let (store, topic, queue_id) = (&shared.store, target.topic.as_str(), target.queue_id);
+    match (turn_commit::stages_sends(shared), batch) {
+        (true, false) => store.put_message_staged(records, topic, queue_id),
+        (true, true) => store.put_messages_staged(records, topic, queue_id),
+        (false, false) => (store.put_message(records, topic, queue_id), None),
+        (false, true) => (store.put_messages(records, topic, queue_id), None),
+    }
 }
 
 /// The offset msgId of a single record, or the comma-joined ids of a batch.
@@ -454,7 +468,7 @@ fn finish(
     conn: ConnId,
     req: &RemotingCommand,
     c: &Checked,
-    result: PutMessageResult,
+    (result, ticket): (PutMessageResult, Option<AppendTicket>),
     transaction_id: Option<String>,
     wait: bool,
 ) -> Outcome {
@@ -474,6 +488,9 @@ fn finish(
     }
     .with_broker_defaults(TRACE_ON);
     let response = RemotingCommand::response_to(req, code).with_header(&header);
+    if let Some(ticket) = ticket {
+        return Ok(h.turn_puts.hold(conn, req, response, ticket));
+    }
     if !wait || code != ResponseCode::SUCCESS {
         return Ok(Reply::Now(response));
     }

@@ -19,6 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
+pub use crate::store::commit_log_commit::AppendTicket;
 use crate::store::commit_log_commit::{CommitState, Staged, StagingState};
 use crate::store::consume_queue_table::is_safe_topic_dir;
 use crate::store::record_format::{self as rf, RecordLayout, END_FILE_MIN_BLANK_BYTES};
@@ -299,20 +300,58 @@ impl CommitLog {
 
     /// Appends one encoded record (placeholder offsets) for `topic`/`queue_id`. QUEUEOFFSET,
     /// PHYSICALOFFSET and STORETIMESTAMP are assigned and patched into `record` under the append
-    /// lock, then the record is written with one positioned write.
+    /// lock; returns once the record is written (see `commit_log_commit.rs`).
     pub fn append(&self, record: &mut [u8], topic: &str, queue_id: i32) -> PutMessageResult {
-        match self.validate(record, topic, queue_id, false) {
-            Ok((layouts, tx)) => self.append_records(record, &layouts, topic, queue_id, tx),
-            Err(status) => PutMessageResult::failed(status),
-        }
+        Self::committed(self.append_staged(record, topic, queue_id), |t| {
+            self.commit_staged(t)
+        })
     }
 
     /// Appends several encoded records (concatenated, same topic and queue) with one write;
     /// they get consecutive queue offsets. Transactional prepared/rollback records are refused.
     pub fn append_batch(&self, records: &mut [u8], topic: &str, queue_id: i32) -> PutMessageResult {
+        Self::committed(self.append_batch_staged(records, topic, queue_id), |t| {
+            self.commit_staged(t)
+        })
+    }
+
+    /// Like [`CommitLog::append`] but returns once the record is staged: the offsets in the
+    /// result are final, the bytes are written by the next group write, and the caller must
+    /// call [`CommitLog::commit_staged`] with the ticket before acknowledging anything (an
+    /// event loop stages a turn's messages and commits them once at the turn's end).
+    pub fn append_staged(
+        &self,
+        record: &mut [u8],
+        topic: &str,
+        queue_id: i32,
+    ) -> (PutMessageResult, Option<AppendTicket>) {
+        match self.validate(record, topic, queue_id, false) {
+            Ok((layouts, tx)) => self.stage_records(record, &layouts, topic, queue_id, tx),
+            Err(status) => (PutMessageResult::failed(status), None),
+        }
+    }
+
+    /// The staged form of [`CommitLog::append_batch`].
+    pub fn append_batch_staged(
+        &self,
+        records: &mut [u8],
+        topic: &str,
+        queue_id: i32,
+    ) -> (PutMessageResult, Option<AppendTicket>) {
         match self.validate(records, topic, queue_id, true) {
-            Ok((layouts, tx)) => self.append_records(records, &layouts, topic, queue_id, tx),
-            Err(status) => PutMessageResult::failed(status),
+            Ok((layouts, tx)) => self.stage_records(records, &layouts, topic, queue_id, tx),
+            Err(status) => (PutMessageResult::failed(status), None),
+        }
+    }
+
+    /// A staged result made final by `commit`: PUT_OK only when the bytes were written.
+    fn committed(
+        (result, ticket): (PutMessageResult, Option<AppendTicket>),
+        commit: impl FnOnce(&AppendTicket) -> std::result::Result<(), S>,
+    ) -> PutMessageResult {
+        match ticket.map(|t| commit(&t)) {
+            Some(Err(status)) => PutMessageResult::failed(status),
+            _ => result,
         }
     }
 
@@ -424,39 +463,33 @@ impl CommitLog {
         Err(S::UNKNOWN_ERROR)
     }
 
-    fn append_records(
+    fn stage_records(
         &self,
         buf: &mut [u8],
         layouts: &[RecordLayout],
         topic: &str,
         queue_id: i32,
         tx: i32,
-    ) -> PutMessageResult {
+    ) -> (PutMessageResult, Option<AppendTicket>) {
         let (staged, queue_offset, store_ts, batch_phy_offsets) =
             match self.stage(buf, layouts, topic, queue_id, tx) {
                 Ok(v) => v,
-                Err(status) => return PutMessageResult::failed(status),
+                Err(status) => return (PutMessageResult::failed(status), None),
             };
-        if let Err(status) = self.commit_through(staged) {
-            return PutMessageResult::failed(status);
-        }
-        let n = layouts.len() as u32;
-        self.stats
-            .records_appended
-            .fetch_add(u64::from(n), Ordering::Relaxed);
         let append = AppendResult {
             phy_offset: staged.phy_offset,
             wrote_bytes: buf.len() as u32,
             queue_offset,
             store_timestamp_ms: store_ts,
-            msg_count: n,
+            msg_count: staged.msg_count,
             end_offset: staged.end_offset,
             batch_phy_offsets,
         };
-        PutMessageResult {
+        let result = PutMessageResult {
             status: S::PUT_OK,
             append: Some(append),
-        }
+        };
+        (result, Some(AppendTicket(staged)))
     }
 
     /// Under the append lock: assigns the physical offset, queue offsets and store timestamp,
@@ -501,6 +534,7 @@ impl CommitLog {
             epoch: w.staging.epoch,
             phy_offset,
             end_offset: phy_offset + len,
+            msg_count: layouts.len() as u32,
         };
         Ok((staged, queue_offset, store_ts, batch_phy_offsets))
     }

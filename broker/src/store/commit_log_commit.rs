@@ -39,7 +39,13 @@ pub(crate) struct Staged {
     pub(crate) epoch: u64,
     pub(crate) phy_offset: u64,
     pub(crate) end_offset: u64,
+    pub(crate) msg_count: u32,
 }
+
+/// A staged append's claim (see [`CommitLog::append_staged`]): its records are neither
+/// written nor readable until [`CommitLog::commit_staged`] reports them written.
+#[derive(Debug, Clone, Copy)]
+pub struct AppendTicket(pub(crate) Staged);
 
 /// Staging part of the writer state.
 #[derive(Debug, Default)]
@@ -57,6 +63,17 @@ pub(crate) struct StagingState {
 }
 
 impl CommitLog {
+    /// Writes everything staged up to `ticket`'s records (leading a group write, or waiting
+    /// for the leader) and reports whether they were written. Cheap for tickets already
+    /// written by an earlier call or by another appender's group.
+    pub fn commit_staged(&self, ticket: &AppendTicket) -> Result<(), S> {
+        self.commit_through(ticket.0)?;
+        self.stats()
+            .records_appended
+            .fetch_add(u64::from(ticket.0.msg_count), Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Waits until the staged bytes `staged` are written, leading a group write when no
     /// other appender is. `Err` when the group carrying them failed.
     pub(crate) fn commit_through(&self, staged: Staged) -> Result<(), S> {
@@ -100,6 +117,7 @@ impl CommitLog {
                 epoch: w.staging.epoch,
                 phy_offset: w.write_offset - w.staging.bytes.len() as u64,
                 end_offset: w.write_offset,
+                msg_count: 0,
             }
         };
         if let Err(status) = self.commit_through(staged) {

@@ -51,7 +51,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use clean::{DfProbe, DiskSpaceProbe, RetentionReport};
-pub use commit_log::{CommitLog, RawAppend};
+pub use commit_log::{AppendTicket, CommitLog, RawAppend};
 pub use config::{FlushDiskType, StoreConfig};
 pub use fault::FaultHandle;
 #[cfg(feature = "testing")]
@@ -387,6 +387,36 @@ impl MessageStore {
     /// Appends a batch of records with one write (see [`CommitLog::append_batch`]).
     pub fn put_messages(&self, records: &mut [u8], topic: &str, queue_id: i32) -> PutMessageResult {
         self.inner.commit_log.append_batch(records, topic, queue_id)
+    }
+
+    /// Stages one record without writing it (see [`CommitLog::append_staged`]).
+    pub fn put_message_staged(
+        &self,
+        record: &mut [u8],
+        topic: &str,
+        queue_id: i32,
+    ) -> (PutMessageResult, Option<AppendTicket>) {
+        self.inner.commit_log.append_staged(record, topic, queue_id)
+    }
+
+    /// Stages a batch without writing it (see [`CommitLog::append_batch_staged`]).
+    pub fn put_messages_staged(
+        &self,
+        records: &mut [u8],
+        topic: &str,
+        queue_id: i32,
+    ) -> (PutMessageResult, Option<AppendTicket>) {
+        self.inner
+            .commit_log
+            .append_batch_staged(records, topic, queue_id)
+    }
+
+    /// Writes staged records up to `ticket`'s (see [`CommitLog::commit_staged`]).
+    pub fn commit_staged(
+        &self,
+        ticket: &AppendTicket,
+    ) -> std::result::Result<(), PutMessageStatus> {
+        self.inner.commit_log.commit_staged(ticket)
     }
 
     /// Asks for `[0, end_offset)` to become durable (see [`FlushService::request_flush`]).

@@ -214,6 +214,7 @@ impl Core {
         self.drain_commands(handler);
         self.fire_timers(handler);
         self.run_periodic(handler);
+        handler.on_turn_end(&mut Context::new(self));
         self.flush_dirty();
         self.remove_closed(handler);
     }

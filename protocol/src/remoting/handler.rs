@@ -50,6 +50,12 @@ pub trait RequestHandler: Send + 'static {
 
     /// Another thread called [`RemotingHandle::wake`] (coalesced: one call per burst).
     fn on_wake(&mut self, _ctx: &mut Context<'_>) {}
+
+    /// The loop finished handling one poll's events and is about to write every queued reply
+    /// to the sockets. A handler that batches work over a turn (the broker writes the turn's
+    /// appended messages with one system call) completes it here, then answers with
+    /// [`Context::respond`]; replies queued now go out in the same writes.
+    fn on_turn_end(&mut self, _ctx: &mut Context<'_>) {}
 }
 
 /// The handler's answer to one request.
