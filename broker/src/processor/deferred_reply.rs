@@ -1,7 +1,7 @@
 //! Send replies that wait: SYNC_FLUSH (the group commit made the record durable) and
 //! SYNC_MASTER (a slave acknowledged the record's end offset), alone or combined (flush first,
 //! then the slave). Never blocks the event loop: the reply is completed by the flush thread or
-//! the `ha-master` thread through the loop's [`RemotingHandle`](protocol::remoting::RemotingHandle).
+//! the `ha-master` thread through the loop's [`RemotingHandle`].
 //!
 //! Codes: flush timeout → FLUSH_DISK_TIMEOUT (10); failed fsync → SYSTEM_ERROR; no slave
 //! connected, or the best slave more than `haMaxGapNotInSync` behind → SLAVE_NOT_AVAILABLE
