@@ -24,7 +24,6 @@ mod admin;
 pub mod checkpoint;
 pub mod clean;
 pub mod commit_log;
-mod commit_log_commit;
 mod commit_log_recover;
 pub mod config;
 pub mod consume_queue;

@@ -19,7 +19,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 
-use crate::store::commit_log::{lock, CommitLog, WriterState};
+use super::{lock, CommitLog, WriterState};
 use crate::store::record_format::{self as rf, RecordHead};
 use crate::store::status::PutMessageStatus as S;
 
