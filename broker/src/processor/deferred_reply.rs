@@ -29,20 +29,30 @@ struct Completion {
     response: RemotingCommand,
 }
 
+/// Sends a deferred send reply with `code` (a failed flush drops the header: the message
+/// may not be durable).
+pub(crate) fn send_deferred(
+    handle: &RemotingHandle,
+    conn: ConnId,
+    mut response: RemotingCommand,
+    code: ResponseCode,
+) {
+    response.code = code.code();
+    if code == ResponseCode::SYSTEM_ERROR {
+        response.ext_fields = Default::default();
+        response.remark = Some("flush to disk failed: the message may not be durable".into());
+    }
+    if let Err(e) = handle.send_to(conn, response) {
+        log::debug!("deferred reply to {conn} dropped: {e}");
+    }
+}
+
 impl Completion {
     fn send(self, code: ResponseCode) {
         self.shared
             .sends_awaiting_flush
             .fetch_sub(1, Ordering::Relaxed);
-        let mut response = self.response;
-        response.code = code.code();
-        if code == ResponseCode::SYSTEM_ERROR {
-            response.ext_fields = Default::default();
-            response.remark = Some("flush to disk failed: the message may not be durable".into());
-        }
-        if let Err(e) = self.handle.send_to(self.conn, response) {
-            log::debug!("deferred reply to {} dropped: {e}", self.conn);
-        }
+        send_deferred(&self.handle, self.conn, self.response, code);
     }
 
     /// Waits for a slave when one is usable, else answers SLAVE_NOT_AVAILABLE.

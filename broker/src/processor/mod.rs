@@ -479,6 +479,10 @@ impl RequestHandler for BrokerHandler {
     }
 
     fn on_turn_end(&mut self, ctx: &mut Context<'_>) {
-        self.turn_puts.commit(&self.shared.store, ctx);
+        if self.turn_puts.is_empty() {
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        self.turn_puts.commit(&shared, &self.handle, ctx);
     }
 }

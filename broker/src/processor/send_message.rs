@@ -489,7 +489,12 @@ fn finish(
     .with_broker_defaults(TRACE_ON);
     let response = RemotingCommand::response_to(req, code).with_header(&header);
     if let Some(ticket) = ticket {
-        return Ok(h.turn_puts.hold(conn, req, response, ticket));
+        let wait_flush = wait && super::is_sync_flush(shared);
+        let shared = Arc::clone(&h.shared);
+        let reply = h
+            .turn_puts
+            .hold(&shared, (conn, req), response, ticket, wait_flush);
+        return Ok(reply);
     }
     if !wait || code != ResponseCode::SUCCESS {
         return Ok(Reply::Now(response));
