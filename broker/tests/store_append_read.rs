@@ -8,7 +8,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use broker::store::record_format::{self as rf, BLANK_MAGIC};
 use broker::store::{
-    FaultHandle, FaultInjector, FlushDiskType, FlushOutcome, GetMessageStatus as G,
+    FaultHandle, FaultInjector, FlushDiskType, FlushOutcome, GetMessageStatus as G, MessageStore,
     PutMessageStatus as P, WriteBlock,
 };
 use common::*;
@@ -418,4 +418,26 @@ fn sync_flush_ok_timeout_and_failure() {
     );
     assert!(store.shutdown().is_err());
     assert!(dir.path().join("abort").exists());
+}
+
+#[test]
+fn a_second_store_on_the_same_directory_is_refused_until_the_first_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_000);
+    let cfg = small_config(dir.path());
+    let first = open(&cfg, env(&clock, FaultHandle::none()));
+    let err = MessageStore::open_with(cfg.clone(), env(&clock, FaultHandle::none()))
+        .expect_err("the directory is locked");
+    assert!(
+        err.to_string()
+            .contains("already uses this store directory"),
+        "{err}"
+    );
+    first.shutdown().unwrap();
+    drop(first);
+    let again = open(&cfg, env(&clock, FaultHandle::none()));
+    assert!(
+        !again.recovery_report().abnormal,
+        "the refused open left no abort file"
+    );
 }

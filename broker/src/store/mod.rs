@@ -72,6 +72,46 @@ use reput::{Dispatcher, ReputService};
 use segment_queue::SegmentQueue;
 use service::Signal;
 
+/// Takes the store directory's `lock` file (RocketMQ's `lock`): one process — one open
+/// store — per directory. A second broker started on the same `storePathRootDir` gets a clear
+/// error instead of two writers interleaving in one commitlog.
+fn lock_store(root: &Path) -> Result<std::fs::File> {
+    let path = root.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open the store lock", &path, e))?;
+    // A child process being spawned (e.g. `df` by a clean thread) briefly shares every open
+    // file description between its fork and its exec, lock included: retry for a moment
+    // before calling the directory busy.
+    let deadline = std::time::Instant::now() + STORE_LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::io(
+                    "lock the store",
+                    &path,
+                    std::io::Error::other(
+                        "another broker (or store) already uses this store directory",
+                    ),
+                ))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io("lock the store", &path, e))
+            }
+        }
+    }
+}
+
+/// How long opening a store waits for its `lock` file before refusing.
+const STORE_LOCK_WAIT: Duration = Duration::from_secs(2);
+
 /// How long [`MessageStore::wait_for_flush`] polls (yielding the CPU between polls) before it
 /// sleeps: a group commit usually completes within about one fdatasync, and a sleeping thread
 /// on a VM is woken tens of µs late (the idle vCPU halts), which stretches every round for
@@ -178,6 +218,10 @@ pub(crate) struct StoreInner {
 /// runs abnormal recovery).
 pub struct MessageStore {
     inner: Arc<StoreInner>,
+    /// The store directory's `lock` file, locked (flock) while this store is open; released
+    /// by a clean shutdown, after `Drop` stopped the threads (fields drop after `drop`), or by
+    /// the kernel when the process dies.
+    lock: Mutex<Option<std::fs::File>>,
     recovery: RecoveryReport,
     threads: Mutex<Vec<JoinHandle<()>>>,
     stopped: AtomicBool,
@@ -203,6 +247,7 @@ impl MessageStore {
         config.validate()?;
         let root = config.store_path_root_dir.clone();
         std::fs::create_dir_all(&root).map_err(|e| Error::io("create store root", &root, e))?;
+        let lock = lock_store(&root)?; // before the abort file: it belongs to the lock holder
         let utc_offset_secs = env
             .utc_offset_secs
             .unwrap_or_else(time::local_utc_offset_secs);
@@ -257,6 +302,7 @@ impl MessageStore {
         });
         Ok(MessageStore {
             inner,
+            lock: Mutex::new(Some(lock)),
             recovery,
             threads: Mutex::new(Vec::new()),
             stopped: AtomicBool::new(false),
@@ -344,6 +390,9 @@ impl MessageStore {
         i.checkpoint.set_confirm_phy_offset(end as i64);
         i.checkpoint.flush()?;
         i.abort.remove()?;
+        // Closed cleanly: the directory is free for the next open even while this object
+        // lives on (readers may still hold it).
+        drop(lock(&self.lock).take());
         log::info!("message store shut down cleanly at commitlog offset {end}");
         Ok(())
     }
