@@ -37,7 +37,7 @@ fn append_and_read_across_segment_rolls() {
             (a.end_offset - 1) / 4096,
             "record crosses a segment"
         );
-        assert!(4096 - a.end_offset % 4096 >= 8 || a.end_offset % 4096 == 0);
+        assert!(4096 - a.end_offset % 4096 >= 8 || a.end_offset.is_multiple_of(4096));
         if let Some((_, prev_end, _)) = appended.last() {
             if a.phy_offset != *prev_end {
                 // A roll: the previous segment ends with a blank record.

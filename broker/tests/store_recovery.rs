@@ -206,7 +206,7 @@ fn crash_round(seed: u64, damage: Damage) {
     // cut legitimately moves it to the next segment start.
     let end = report.commit_log_end;
     assert!(
-        end <= cut || (end % SEG == 0 && end - cut < SEG),
+        end <= cut || (end.is_multiple_of(SEG) && end - cut < SEG),
         "{report:?} cut {cut}"
     );
     assert!(
@@ -265,7 +265,7 @@ fn garbage_after_the_end_is_ignored() {
     store.flush_now().unwrap();
     let end = store.commit_log().confirm_offset();
     drop(store);
-    assert!(end % SEG != 0 && written.iter().any(|w| w.phy >= end - end % SEG));
+    assert!(!end.is_multiple_of(SEG) && written.iter().any(|w| w.phy >= end - end % SEG));
     // Random bytes and a replayed copy of a valid record right after the end.
     let path = dir
         .path()

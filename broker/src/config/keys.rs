@@ -48,7 +48,7 @@ pub fn format_delay_levels(levels_ms: &[u64]) -> String {
     let token = |ms: u64| {
         DELAY_UNITS
             .iter()
-            .find(|(_, unit)| ms != 0 && ms % unit == 0)
+            .find(|(_, unit)| ms != 0 && ms.is_multiple_of(*unit))
             .map_or_else(
                 || format!("{}s", ms / 1_000),
                 |(c, unit)| format!("{}{c}", ms / unit),

@@ -223,7 +223,7 @@ impl StoreConfig {
             ));
         }
         let cq = self.consume_queue_file_bytes;
-        if cq == 0 || cq % CQ_UNIT_BYTES != 0 {
+        if cq == 0 || !cq.is_multiple_of(CQ_UNIT_BYTES) {
             return Err(Error::config(
                 "mappedFileSizeConsumeQueue",
                 "must be a positive multiple of 20",
