@@ -79,6 +79,8 @@ bench "a. sync send, 1 thread, 1 KiB" "≥ 15K msg/s, p50 < 60 µs" 'tps >= 1500
     produce -t BenchSync --mode sync --threads 1 --size 1024 $D
 bench "b. async send, 1 KiB" "≥ 200K msg/s" 'tps >= 200000' \
     produce -t BenchAsync --mode async --inflight 1024 --size 1024 $D
+bench "b2. one-way send, 1 thread, 1 KiB" "— (no target)" 'tps > 0' \
+    produce -t BenchOneway --mode oneway --threads 1 --size 1024 $D
 bench "c. batches of 128 × 1 KiB" "≥ 600K msg/s" 'tps >= 600000' \
     produce -t BenchBatch --mode sync --batch 128 --threads 1 --size 1024 $D
 echo "== pre-filling BenchDrain with $DRAIN_COUNT messages"
