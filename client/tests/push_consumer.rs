@@ -533,3 +533,31 @@ fn orderly_consumer_locks_queues_and_consumes_in_order() {
     drop(c);
     assert!(broker.state().locks.is_empty(), "locks released at close");
 }
+
+#[test]
+fn a_topic_created_after_start_is_assigned_without_waiting_for_the_periodic_rebalance() {
+    let cluster = Cluster::start(1);
+    cluster.create_topic("Known", 1);
+    let seen: Seen = Arc::default();
+    let c = consumer(&cluster, "LateCG")
+        .subscribe("Known", "*")
+        .subscribe("Late", "*")
+        .listener_concurrently(collecting(&seen))
+        .start()
+        .unwrap();
+    assert!(wait_until(WAIT, || !c.assigned_queues().is_empty()));
+    cluster.create_topic("Late", 2);
+    // The periodic rebalance runs every 20 s; an undecided topic is retried within ~1 s.
+    let late = |c: &PushConsumer| {
+        c.assigned_queues()
+            .iter()
+            .filter(|q| q.topic == "Late")
+            .count()
+    };
+    assert!(wait_until(std::time::Duration::from_secs(5), || late(&c) == 2));
+    let id = produce(&cluster, "Late", 1, "L")
+        .into_iter()
+        .next()
+        .unwrap();
+    assert!(wait_until(WAIT, || uniq_keys(&seen).contains(&id)));
+}

@@ -151,6 +151,21 @@ impl GroupContext {
     /// The queues this client should own for `topic` now; `None` when the topic's queues or
     /// the group's members are unknown (keep the current assignment).
     pub(crate) fn target_for_topic(&self, topic: &str) -> Option<BTreeSet<MessageQueue>> {
+        let target = self.decide_target(topic);
+        let known_member = match &target {
+            Some((_, cid_all)) => {
+                self.model == MessageModel::Broadcasting || cid_all.contains(&self.core.client_id)
+            }
+            None => false,
+        };
+        if !known_member {
+            self.core.retry_rebalance_soon();
+        }
+        target.map(|(queues, _)| queues)
+    }
+
+    /// The target queues and the member list they were computed from.
+    fn decide_target(&self, topic: &str) -> Option<(BTreeSet<MessageQueue>, Vec<String>)> {
         let mq_all = match self.subscribe_info(topic) {
             Some(queues) => queues,
             None => {
@@ -190,7 +205,7 @@ impl GroupContext {
             &mq_all,
             &cid_all,
         );
-        Some(target)
+        Some((target, cid_all))
     }
 
     /// Where to start consuming `mq` (Java `computePullFromWhere`): the stored offset, else

@@ -11,6 +11,10 @@ use super::{
 };
 use crate::error::{Error, Result};
 
+/// Delay of the retry of a rebalance that could not decide a topic (see
+/// [`InstanceCore::retry_rebalance_soon`]).
+pub(crate) const REBALANCE_RETRY_MS: u64 = 1_000;
+
 impl InstanceCore {
     pub(crate) fn register_producer(&self, member: Arc<dyn ProducerMember>) -> Result<()> {
         let group = member.group().to_string();
@@ -158,6 +162,23 @@ impl InstanceCore {
             if let Some(core) = me.upgrade() {
                 core.rebalance_pending.store(false, Ordering::Release);
                 core.rebalance_all();
+            }
+        });
+    }
+
+    /// Runs a rebalance again in [`REBALANCE_RETRY_MS`] (coalesced) when one could not decide
+    /// a topic: its route or the group's members were not known yet — typically the retry
+    /// topic and this client's membership right after start, which the broker creates and
+    /// learns from our first heartbeat. The Java client waits for the next 20 s round.
+    pub(crate) fn retry_rebalance_soon(&self) {
+        if self.rebalance_retry_pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Some(me) = self.self_weak() else { return };
+        self.scheduler.schedule(REBALANCE_RETRY_MS, move || {
+            if let Some(core) = me.upgrade() {
+                core.rebalance_retry_pending.store(false, Ordering::Release);
+                core.request_rebalance();
             }
         });
     }

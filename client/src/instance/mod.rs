@@ -113,6 +113,8 @@ pub(crate) struct InstanceCore {
     consumers: Mutex<HashMap<String, Arc<dyn ConsumerMember>>>,
     namesrv_index: AtomicUsize,
     rebalance_pending: AtomicBool,
+    /// A retry of an incomplete rebalance is scheduled (see `retry_rebalance_soon`).
+    rebalance_retry_pending: AtomicBool,
     stopped: AtomicBool,
 }
 
@@ -182,6 +184,7 @@ impl ClientInstance {
             consumers: Mutex::new(HashMap::new()),
             namesrv_index: AtomicUsize::new(start_index(&client_id, config.namesrv_addrs.len())),
             rebalance_pending: AtomicBool::new(false),
+            rebalance_retry_pending: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
             client_id,
             client_ip,
