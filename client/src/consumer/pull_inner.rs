@@ -13,7 +13,9 @@ use protocol::util::clock::now_millis;
 use super::group::GroupContext;
 use super::process_queue::ProcessQueue;
 use super::pull::LitePullConsumerConfig;
-use super::pull_loop::{self, After, Before, PullOwner, PullRequest};
+use super::pull_loop::{
+    self, after_pull_with, pull_from_broker, After, Before, PullOwner, PullRequest, PullSpec,
+};
 use super::rebalance::{diff_topic, OwnedQueue};
 use crate::api::{PullResponse, PullStatus};
 use crate::error::Result;
@@ -206,42 +208,22 @@ impl PullOwner for LiteInner {
             return Before::Delay(50);
         }
         req.pq.lock().mark_pulled(now_millis());
-        let delay = Before::Delay(self.config.pull_time_delay_when_exception_ms);
-        let Some(header) = self.ctx.pull_header(
-            &req.mq,
-            req.next_offset,
-            self.config.pull_batch_size,
-            None,
-            self.config.broker_suspend_max_time_ms,
-            true,
-        ) else {
-            return delay;
-        };
-        let Some(addr) = self
-            .ctx
-            .core
-            .find_broker_addr(&req.mq.broker_name, req.broker_id)
-        else {
-            return delay;
-        };
-        Before::Pull {
-            addr,
-            header: Box::new(header),
+        let spec = PullSpec {
+            batch: self.config.pull_batch_size,
+            commit_offset: None,
+            suspend_ms: self.config.broker_suspend_max_time_ms,
             timeout_ms: self.config.consumer_timeout_when_suspend_ms,
-        }
+            lite: true,
+            retry_delay_ms: self.config.pull_time_delay_when_exception_ms,
+        };
+        pull_from_broker(&self.ctx, req, spec)
     }
 
     fn after_pull(&self, req: &mut PullRequest, result: Result<PullResponse>) -> After {
-        if req.pq.is_dropped() || self.is_stopped() {
-            return After::Stop;
-        }
-        match result {
-            Ok(resp) => self.on_pull_response(req, resp),
-            Err(e) => {
-                log::warn!("pull of {} failed: {e}", req.mq);
-                After::Delay(self.config.pull_time_delay_when_exception_ms)
-            }
-        }
+        let delay_ms = self.config.pull_time_delay_when_exception_ms;
+        after_pull_with(req, self.is_stopped(), result, delay_ms, |req, resp| {
+            self.on_pull_response(req, resp)
+        })
     }
 }
 

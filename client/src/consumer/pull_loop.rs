@@ -12,6 +12,7 @@ use std::sync::Arc;
 use protocol::body::MessageQueue;
 use protocol::header::PullMessageRequestHeader;
 
+use super::group::GroupContext;
 use super::process_queue::ProcessQueue;
 use crate::api::PullResponse;
 use crate::error::Result;
@@ -105,4 +106,69 @@ pub(crate) fn execute<O: PullOwner>(owner: Arc<O>, req: PullRequest) {
 pub(crate) fn execute_later<O: PullOwner>(owner: Arc<O>, req: PullRequest, delay_ms: u64) {
     let core = owner.core().clone();
     core.timer.schedule(delay_ms, move || execute(owner, req));
+}
+
+/// The settings of one PULL_MESSAGE (see [`pull_from_broker`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PullSpec {
+    /// Messages per pull.
+    pub(crate) batch: i32,
+    /// Offset committed along with the pull (push consumers in clustering mode).
+    pub(crate) commit_offset: Option<i64>,
+    /// How long the broker may hold the pull (long polling).
+    pub(crate) suspend_ms: u64,
+    /// Request timeout (longer than the suspension).
+    pub(crate) timeout_ms: u64,
+    /// The lite-pull flag of the sys flags.
+    pub(crate) lite: bool,
+    /// Delay before retrying when the pull cannot be built.
+    pub(crate) retry_delay_ms: u64,
+}
+
+/// The PULL of `req` from the broker its queue is on, or a retry after
+/// `spec.retry_delay_ms` when the topic is not subscribed or the broker is unknown.
+pub(crate) fn pull_from_broker(ctx: &GroupContext, req: &PullRequest, spec: PullSpec) -> Before {
+    let delay = Before::Delay(spec.retry_delay_ms);
+    let Some(header) = ctx.pull_header(
+        &req.mq,
+        req.next_offset,
+        spec.batch,
+        spec.commit_offset,
+        spec.suspend_ms,
+        spec.lite,
+    ) else {
+        return delay;
+    };
+    let Some(addr) = ctx
+        .core
+        .find_broker_addr(&req.mq.broker_name, req.broker_id)
+    else {
+        return delay;
+    };
+    Before::Pull {
+        addr,
+        header: Box::new(header),
+        timeout_ms: spec.timeout_ms,
+    }
+}
+
+/// The part of [`PullOwner::after_pull`] every owner shares: stop for a dropped queue or a
+/// stopped owner, retry after `exception_delay_ms` when the pull failed, else `on_response`.
+pub(crate) fn after_pull_with(
+    req: &mut PullRequest,
+    stopped: bool,
+    result: Result<PullResponse>,
+    exception_delay_ms: u64,
+    on_response: impl FnOnce(&mut PullRequest, PullResponse) -> After,
+) -> After {
+    if req.pq.is_dropped() || stopped {
+        return After::Stop;
+    }
+    match result {
+        Ok(resp) => on_response(req, resp),
+        Err(e) => {
+            log::warn!("pull of {} failed: {e}", req.mq);
+            After::Delay(exception_delay_ms)
+        }
+    }
 }

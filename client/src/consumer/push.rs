@@ -18,7 +18,9 @@ use super::group::{retry_topic, GroupContext};
 use super::listener::MessageListener;
 use super::offset_store::ReadOffsetType;
 use super::process_queue::{tracking_copy, ProcessQueue};
-use super::pull_loop::{After, Before, PullOwner, PullRequest};
+use super::pull_loop::{
+    after_pull_with, pull_from_broker, After, Before, PullOwner, PullRequest, PullSpec,
+};
 use super::push_config::{PushConsumerBuilder, PushConsumerConfig};
 use crate::api::{PullResponse, PullStatus};
 use crate::error::{Error, Result};
@@ -175,42 +177,22 @@ impl PullOwner for PushInner {
         } else {
             None
         };
-        let delay = Before::Delay(self.config.pull_time_delay_when_exception_ms);
-        let Some(header) = self.ctx.pull_header(
-            &req.mq,
-            req.next_offset,
-            self.config.pull_batch_size,
-            commit,
-            self.config.broker_suspend_max_time_ms,
-            false,
-        ) else {
-            return delay;
-        };
-        let Some(addr) = self
-            .ctx
-            .core
-            .find_broker_addr(&req.mq.broker_name, req.broker_id)
-        else {
-            return delay;
-        };
-        Before::Pull {
-            addr,
-            header: Box::new(header),
+        let spec = PullSpec {
+            batch: self.config.pull_batch_size,
+            commit_offset: commit,
+            suspend_ms: self.config.broker_suspend_max_time_ms,
             timeout_ms: self.config.consumer_timeout_when_suspend_ms,
-        }
+            lite: false,
+            retry_delay_ms: self.config.pull_time_delay_when_exception_ms,
+        };
+        pull_from_broker(&self.ctx, req, spec)
     }
 
     fn after_pull(&self, req: &mut PullRequest, result: Result<PullResponse>) -> After {
-        if req.pq.is_dropped() || self.is_stopped() {
-            return After::Stop;
-        }
-        match result {
-            Ok(resp) => self.on_pull_response(req, resp),
-            Err(e) => {
-                log::warn!("pull of {} failed: {e}", req.mq);
-                After::Delay(self.config.pull_time_delay_when_exception_ms)
-            }
-        }
+        let delay_ms = self.config.pull_time_delay_when_exception_ms;
+        after_pull_with(req, self.is_stopped(), result, delay_ms, |req, resp| {
+            self.on_pull_response(req, resp)
+        })
     }
 }
 

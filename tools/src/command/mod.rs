@@ -267,3 +267,34 @@ pub fn parse_args(cmd: &dyn SubCommand, args: &[String]) -> Result<Matches> {
     }
     Ok(m)
 }
+
+/// A route for unit tests: broker-a (master only, read-only, 2 queues) and broker-b (slave
+/// only, read-write, 1 queue).
+#[cfg(test)]
+pub(crate) fn test_route() -> protocol::body::route::TopicRouteData {
+    use protocol::body::route::{BrokerData, QueueData, TopicRouteData};
+    let mut a = BrokerData::new("C", "broker-a");
+    a.broker_addrs.insert(0, "10.0.0.1:10911".into());
+    let mut b = BrokerData::new("C", "broker-b");
+    b.broker_addrs.insert(1, "10.0.0.2:10911".into());
+    TopicRouteData {
+        broker_datas: vec![a, b],
+        queue_datas: vec![
+            QueueData {
+                broker_name: "broker-b".into(),
+                perm: 6,
+                read_queue_nums: 1,
+                write_queue_nums: 1,
+                topic_sys_flag: 0,
+            },
+            QueueData {
+                broker_name: "broker-a".into(),
+                perm: 4,
+                read_queue_nums: 2,
+                write_queue_nums: 2,
+                topic_sys_flag: 0,
+            },
+        ],
+        ..Default::default()
+    }
+}

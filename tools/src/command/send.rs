@@ -153,33 +153,9 @@ fn send_route(admin: &AdminClient, topic: &str) -> Result<TopicRouteData> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::body::route::{BrokerData, QueueData};
 
     fn route() -> TopicRouteData {
-        let mut a = BrokerData::new("C", "broker-a");
-        a.broker_addrs.insert(0, "10.0.0.1:10911".into());
-        let mut b = BrokerData::new("C", "broker-b");
-        b.broker_addrs.insert(1, "10.0.0.2:10911".into());
-        TopicRouteData {
-            broker_datas: vec![a, b],
-            queue_datas: vec![
-                QueueData {
-                    broker_name: "broker-b".into(),
-                    perm: 6,
-                    read_queue_nums: 1,
-                    write_queue_nums: 1,
-                    topic_sys_flag: 0,
-                },
-                QueueData {
-                    broker_name: "broker-a".into(),
-                    perm: 4,
-                    read_queue_nums: 2,
-                    write_queue_nums: 2,
-                    topic_sys_flag: 0,
-                },
-            ],
-            ..Default::default()
-        }
+        crate::command::test_route()
     }
 
     #[test]
