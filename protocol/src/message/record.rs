@@ -448,7 +448,7 @@ impl MessageExt {
 /// Decodes a buffer holding whole records back to back (a PULL/QUERY response body). A
 /// truncated last record or a blank record is an error.
 pub fn decode_records(buf: &Bytes) -> Result<Vec<MessageExt>> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(count_records(buf));
     let mut pos = 0;
     while pos < buf.len() {
         match MessageExt::decode(&buf.slice(pos..))? {
@@ -473,9 +473,44 @@ pub fn decode_records(buf: &Bytes) -> Result<Vec<MessageExt>> {
     Ok(out)
 }
 
+/// How many records `buf` holds, from their TOTALSIZE fields alone (a capacity hint: stops
+/// at anything that does not look like a whole record).
+fn count_records(buf: &[u8]) -> usize {
+    let (mut pos, mut n) = (0usize, 0usize);
+    while let Some(size) = buf.get(pos..pos + 4) {
+        let total = i32::from_be_bytes([size[0], size[1], size[2], size[3]]);
+        match usize::try_from(total) {
+            Ok(t) if t > 0 && pos + t <= buf.len() => {
+                pos += t;
+                n += 1;
+            }
+            _ => break,
+        }
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_counting_stops_at_garbage() {
+        assert_eq!(count_records(&[]), 0);
+        let mut buf = 8i32.to_be_bytes().to_vec();
+        buf.extend_from_slice(&[0; 4]);
+        buf.extend_from_slice(&6i32.to_be_bytes());
+        buf.extend_from_slice(&[0; 2]);
+        assert_eq!(count_records(&buf), 2);
+        buf.extend_from_slice(&(-1i32).to_be_bytes());
+        assert_eq!(count_records(&buf), 2);
+        buf.extend_from_slice(&100i32.to_be_bytes());
+        assert_eq!(
+            count_records(&buf),
+            2,
+            "a record longer than the buffer is not counted"
+        );
+    }
 
     #[test]
     fn constants() {
