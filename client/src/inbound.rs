@@ -10,8 +10,8 @@ use std::sync::Weak;
 
 use protocol::body::{JsonBody, ResetOffsetBody};
 use protocol::header::{
-    CheckTransactionStateRequestHeader, NotifyConsumerIdsChangedRequestHeader,
-    ResetOffsetRequestHeader,
+    CheckTransactionStateRequestHeader, GetConsumerRunningInfoRequestHeader,
+    NotifyConsumerIdsChangedRequestHeader, ResetOffsetRequestHeader,
 };
 use protocol::message::{keys, MessageExt, RecordRead};
 use protocol::remoting::{ConnId, Context, Reply, RequestHandler};
@@ -90,6 +90,31 @@ impl InboundHandler {
     }
 }
 
+/// Answers GET_CONSUMER_RUNNING_INFO with the group's running info (JSON body).
+fn running_info(core: &InstanceCore, request: &RemotingCommand) -> RemotingCommand {
+    let header: GetConsumerRunningInfoRequestHeader = match request.decode_header() {
+        Ok(h) => h,
+        Err(e) => {
+            return RemotingCommand::error_response(
+                request,
+                ResponseCode::SYSTEM_ERROR,
+                e.to_string(),
+            )
+        }
+    };
+    let info = core
+        .consumer(&header.consumer_group)
+        .and_then(|c| c.running_info());
+    let Some(info) = info else {
+        let remark = format!(
+            "The Consumer Group <{}> not exist in this consumer",
+            header.consumer_group
+        );
+        return RemotingCommand::error_response(request, ResponseCode::SYSTEM_ERROR, remark);
+    };
+    RemotingCommand::response_to(request, ResponseCode::SUCCESS).with_body(info.encode_body())
+}
+
 impl RequestHandler for InboundHandler {
     fn on_request(
         &mut self,
@@ -124,6 +149,9 @@ impl RequestHandler for InboundHandler {
                         ResponseCode::SUCCESS,
                     ))
                 }
+            }
+            Some(RequestCode::GET_CONSUMER_RUNNING_INFO) => {
+                Reply::Now(running_info(&core, &request))
             }
             _ if request.is_oneway() => Reply::Nothing,
             _ => {

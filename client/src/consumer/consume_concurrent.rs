@@ -125,7 +125,11 @@ impl PushInner {
             .map(|m| m.queue_offset)
             .filter(|o| !retry_locally.iter().any(|r| r.queue_offset == *o))
             .collect();
-        let watermark = pq.lock().remove_messages(&done);
+        let watermark = {
+            let mut state = pq.lock();
+            state.mark_consumed(now_millis());
+            state.remove_messages(&done)
+        };
         if let Some(offset) = watermark.filter(|_| !pq.is_dropped()) {
             self.ctx.offsets.update(mq, offset, true);
         }

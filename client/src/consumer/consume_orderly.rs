@@ -135,7 +135,11 @@ impl PushInner {
                 .unwrap_or(self.config.suspend_current_queue_time_ms);
             return Step::Suspend(pause);
         }
-        let committed = pq.lock().commit();
+        let committed = {
+            let mut state = pq.lock();
+            state.mark_consumed(protocol::util::clock::now_millis());
+            state.commit()
+        };
         if let Some(offset) = committed {
             self.ctx.offsets.update(mq, offset, false);
         }

@@ -29,6 +29,7 @@ pub mod push;
 mod push_config;
 mod push_rebalance;
 pub mod rebalance;
+mod running_info;
 
 pub use allocate::{
     AllocateStrategy, Averagely, AveragelyByCircle, ByConfig, ByMachineRoom, ConsistentHash,

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
+use protocol::body::running_info::ProcessQueueInfo;
 use protocol::message::MessageExt;
 
 /// A pull loop that has not pulled for this long is considered stuck (Java
@@ -108,6 +109,8 @@ pub struct ProcessQueueState {
     locked: bool,
     last_lock_ms: u64,
     last_pull_ms: u64,
+    /// When a consume batch last finished (0 = never).
+    last_consume_ms: u64,
 }
 
 impl ProcessQueueState {
@@ -139,6 +142,38 @@ impl ProcessQueueState {
             return true;
         }
         false
+    }
+
+    /// Records that a consume batch finished at `now_ms`.
+    pub fn mark_consumed(&mut self, now_ms: u64) {
+        self.last_consume_ms = now_ms;
+    }
+
+    /// The GET_CONSUMER_RUNNING_INFO view of this queue (Java `ProcessQueueInfo`).
+    pub fn info(&self, commit_offset: i64, dropped: bool) -> ProcessQueueInfo {
+        let bounds = |m: &BTreeMap<i64, MessageExt>| {
+            let first = m.keys().next().copied().unwrap_or(0);
+            (first, m.keys().next_back().copied().unwrap_or(0))
+        };
+        let (cached_min, cached_max) = bounds(&self.msgs);
+        let (tx_min, tx_max) = bounds(&self.consuming);
+        let ms = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
+        ProcessQueueInfo {
+            cached_msg_count: i32::try_from(self.msgs.len()).unwrap_or(i32::MAX),
+            cached_msg_min_offset: cached_min,
+            cached_msg_max_offset: cached_max,
+            cached_msg_size_in_mib: i32::try_from(self.msg_bytes >> 20).unwrap_or(i32::MAX),
+            commit_offset,
+            dropped,
+            last_consume_timestamp: ms(self.last_consume_ms),
+            last_lock_timestamp: ms(self.last_lock_ms),
+            last_pull_timestamp: ms(self.last_pull_ms),
+            locked: self.locked,
+            transaction_msg_count: i32::try_from(self.consuming.len()).unwrap_or(i32::MAX),
+            transaction_msg_min_offset: tx_min,
+            transaction_msg_max_offset: tx_max,
+            try_unlock_times: 0, // this client never retries an unlock
+        }
     }
 
     /// Acknowledges messages (concurrent consumption). Returns the new commit watermark: the
@@ -366,6 +401,42 @@ mod tests {
         let mut m = MessageExt::new("T", vec![0u8; body_len]);
         m.queue_offset = offset;
         m
+    }
+
+    #[test]
+    fn running_info_reflects_cached_and_consuming_messages() {
+        let mut pq = ProcessQueueState::new(100);
+        pq.put_messages(vec![msg(5, 10), msg(7, 20), msg(9, 30)]);
+        let taken = pq.take_messages(1);
+        assert_eq!(taken[0].queue_offset, 5);
+        pq.mark_consumed(150);
+        pq.set_locked(true, 120);
+        let info = pq.info(5, false);
+        assert_eq!(
+            (
+                info.cached_msg_count,
+                info.cached_msg_min_offset,
+                info.cached_msg_max_offset
+            ),
+            (2, 7, 9)
+        );
+        assert_eq!(
+            (info.transaction_msg_count, info.transaction_msg_min_offset),
+            (1, 5)
+        );
+        assert_eq!(
+            (info.commit_offset, info.dropped, info.locked),
+            (5, false, true)
+        );
+        assert_eq!(
+            (
+                info.last_pull_timestamp,
+                info.last_lock_timestamp,
+                info.last_consume_timestamp
+            ),
+            (100, 120, 150)
+        );
+        assert_eq!(ProcessQueueState::new(0).info(-1, true).cached_msg_count, 0);
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub(crate) struct PushInner {
     pub(crate) table: Mutex<BTreeMap<MessageQueue, Arc<ProcessQueue>>>,
     pub(crate) stopped: AtomicBool,
     paused: AtomicBool,
+    /// When the consumer started (ms since the epoch).
+    pub(crate) started_ms: u64,
 }
 
 impl PushInner {
@@ -220,6 +222,10 @@ impl ConsumerMember for PushMember {
         self.0.rebalance();
     }
 
+    fn running_info(&self) -> Option<protocol::body::running_info::ConsumerRunningInfo> {
+        Some(self.0.running_info())
+    }
+
     fn reset_offset(&self, topic: &str, offsets: BTreeMap<MessageQueue, i64>) {
         let inner = self.0.clone();
         let topic = topic.to_string();
@@ -363,6 +369,7 @@ impl PushConsumer {
             table: Mutex::new(BTreeMap::new()),
             stopped: AtomicBool::new(false),
             paused: AtomicBool::new(false),
+            started_ms: protocol::util::clock::now_millis(),
         }))
     }
 

@@ -73,6 +73,10 @@ pub(crate) trait ConsumerMember: Send + Sync {
     fn persist_offsets(&self);
     /// The broker asks to move the group's offsets of `topic` (RESET_CONSUMER_CLIENT_OFFSET).
     /// Runs on the event loop: must hand the work to another thread.
+    /// GET_CONSUMER_RUNNING_INFO: `None` when this kind of consumer does not report one.
+    fn running_info(&self) -> Option<protocol::body::running_info::ConsumerRunningInfo> {
+        None
+    }
     fn reset_offset(&self, topic: &str, _offsets: std::collections::BTreeMap<MessageQueue, i64>) {
         log::warn!(
             "group {}: offset reset of {topic} not supported by this consumer",
