@@ -96,10 +96,15 @@ port_in_use() {
 }
 
 # free_broker_port: prints a port P with P, P-2 (broker fast port) and P+1 (HA port) all free.
+# P is taken below the kernel's ephemeral range (ip_local_port_range), where no outgoing
+# connection can be holding it between this check and the server's bind.
 free_broker_port() {
-    local p
+    local p lo=32768 span
+    read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    span=$((lo - 10010))
+    if ((span < 2000)); then span=40000; fi # unusual range: fall back to 10000..50000
     for _ in $(seq 1 200); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        p=$((10002 + (RANDOM * 32768 + RANDOM) % span))
         if ! port_in_use "$p" && ! port_in_use $((p - 2)) && ! port_in_use $((p + 1)); then
             echo "$p"
             return 0
