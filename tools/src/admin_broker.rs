@@ -4,6 +4,7 @@
 use protocol::body::cluster::{GroupList, KvTable};
 use protocol::body::connection::{ConsumerConnection, ProducerConnection};
 use protocol::body::register_broker::TopicConfig;
+use protocol::body::running_info::ConsumerRunningInfo;
 use protocol::body::stats::{ConsumeStats, ResetOffsetBody, TopicStatsTable};
 use protocol::body::store_config::SubscriptionGroupConfig;
 use protocol::body::JsonBody;
@@ -88,6 +89,25 @@ impl AdminClient {
             RequestCode::GET_CONSUMER_CONNECTION_LIST,
             &header,
         );
+        let resp = self.broker_ok(addr, req)?;
+        decode_body(addr, &resp)
+    }
+
+    /// A consumer client's running info, asked through a broker it is connected to
+    /// (GET_CONSUMER_RUNNING_INFO, 307; the broker forwards it to the client).
+    pub fn consumer_running_info(
+        &self,
+        addr: &str,
+        group: &str,
+        client_id: &str,
+    ) -> Result<ConsumerRunningInfo> {
+        let header = GetConsumerRunningInfoRequestHeader {
+            consumer_group: group.to_string(),
+            client_id: client_id.to_string(),
+            jstack_enable: Some(false),
+        };
+        let req =
+            RemotingCommand::request_with_header(RequestCode::GET_CONSUMER_RUNNING_INFO, &header);
         let resp = self.broker_ok(addr, req)?;
         decode_body(addr, &resp)
     }

@@ -87,6 +87,14 @@ const SPECS: &[(&str, &[OptSpec])] = &[
     ),
     ("consumerConnection", &[("g", "consumerGroup", true, true)]),
     (
+        "consumerStatus",
+        &[
+            ("g", "consumerGroup", true, true),
+            ("i", "clientId", true, false),
+            ("s", "jstack", true, false),
+        ],
+    ),
+    (
         "producerConnection",
         &[
             ("g", "producerGroup", true, true),
@@ -217,7 +225,7 @@ fn the_registry_has_exactly_the_specified_commands() {
     names.sort_unstable();
     specified.sort_unstable();
     assert_eq!(names, specified);
-    assert_eq!(names.len(), 27);
+    assert_eq!(names.len(), 28);
 }
 
 #[test]

@@ -60,6 +60,14 @@ pub(crate) fn consumer_connection(
     admin: &AdminClient,
     group: &str,
 ) -> Result<ConsumerConnectionBody> {
+    consumer_connection_at(admin, group).map(|(_, cc)| cc)
+}
+
+/// [`consumer_connection`] with the address of the broker that answered.
+pub(crate) fn consumer_connection_at(
+    admin: &AdminClient,
+    group: &str,
+) -> Result<(String, ConsumerConnectionBody)> {
     let not_online = || Error::NotFound(format!("consumer group {group} is not online"));
     let route = admin
         .topic_route(&format!("{RETRY_GROUP_TOPIC_PREFIX}{group}"))
@@ -68,7 +76,7 @@ pub(crate) fn consumer_connection(
         if let Some(addr) = broker.select_broker_addr() {
             if let Ok(cc) = admin.consumer_connection(addr, group) {
                 if !cc.connection_set.is_empty() {
-                    return Ok(cc);
+                    return Ok((addr.to_string(), cc));
                 }
             }
         }
@@ -196,7 +204,7 @@ fn all_groups(admin: &AdminClient, out: &mut Output) -> Result<()> {
     Ok(())
 }
 
-fn connection_table(conns: &[Connection]) -> Table {
+pub(crate) fn connection_table(conns: &[Connection]) -> Table {
     let mut table = Table::new(&[
         ("#", "index"),
         ("#ClientId", "clientId"),

@@ -21,6 +21,7 @@ mod args;
 mod broker;
 mod cluster;
 mod consumer;
+mod consumer_status;
 mod message;
 mod message_io;
 mod namesrv;
@@ -102,6 +103,7 @@ pub fn commands() -> Vec<Box<dyn SubCommand>> {
         Box::new(message_io::PrintMsg),
         Box::new(consumer::ProducerConnection),
         Box::new(consumer::ConsumerConnection),
+        Box::new(consumer_status::ConsumerStatus),
         Box::new(consumer::ConsumerProgress),
         Box::new(cluster::ClusterList),
         Box::new(topic::TopicList),
