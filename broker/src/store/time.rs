@@ -67,26 +67,13 @@ pub struct LocalTime {
     pub milli: u32,
 }
 
-/// Converts days since 1970-01-01 to (year, month, day) (H. Hinnant's civil-from-days).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// Local calendar time of `ms` (epoch ms) at `utc_offset_secs`.
 pub fn local_time(ms: i64, utc_offset_secs: i32) -> LocalTime {
     let local = ms + i64::from(utc_offset_secs) * 1000;
     let days = local.div_euclid(86_400_000);
     let rem = local.rem_euclid(86_400_000);
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = protocol::util::clock::civil_from_days(days);
+    let (month, day) = (month as u32, day as u32); // 1..=12 and 1..=31
     LocalTime {
         year,
         month,

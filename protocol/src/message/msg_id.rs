@@ -102,37 +102,13 @@ pub fn decode_offset_msg_id(msg_id: &str) -> Result<(SocketAddr, i64)> {
     Ok((SocketAddr::new(ip, port), i64::from_be_bytes(offset)))
 }
 
-/// Days since 1970-01-01 → (year, month 1..=12, day 1..=31), proleptic Gregorian.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// (year, month 1..=12, day) → days since 1970-01-01.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Start of the UTC month containing `now_ms`, shifted by `delta_months`, in ms since the epoch
 /// (saturating at the ends of the i64 range).
 pub fn month_start_ms(now_ms: i64, delta_months: i64) -> i64 {
-    let (year, month, _) = civil_from_days(now_ms.div_euclid(MS_PER_DAY));
+    let (year, month, _) = crate::util::clock::civil_from_days(now_ms.div_euclid(MS_PER_DAY));
     let index = year * 12 + (month - 1) + delta_months;
-    days_from_civil(index.div_euclid(12), index.rem_euclid(12) + 1, 1).saturating_mul(MS_PER_DAY)
+    crate::util::clock::days_from_civil(index.div_euclid(12), index.rem_euclid(12) + 1, 1)
+        .saturating_mul(MS_PER_DAY)
 }
 
 /// Generates `UNIQ_KEY` values. Thread-safe and lock-free: the counter is atomic and the month
