@@ -269,7 +269,6 @@ impl CommitLog {
             w.set_next_queue_offset(topic, queue_id, queue_offset + n);
         }
         w.staging.bytes.extend_from_slice(buf);
-        w.staging.last_store_ts = store_ts;
         w.write_offset = phy_offset + len;
         w.last_store_ts = store_ts;
         let staged = Staged {

@@ -54,8 +54,6 @@ pub(crate) struct StagingState {
     /// Whatever moves the write offset without staging (recovery, replication, rollback)
     /// does so with this empty, so the invariant needs no second offset to maintain.
     pub(crate) bytes: Vec<u8>,
-    /// Store timestamp of the last staged record.
-    pub(crate) last_store_ts: i64,
     /// Bumped by every failed group write.
     pub(crate) epoch: u64,
     /// `(epoch after the failure, start of the failed group)`, oldest first.
@@ -150,7 +148,7 @@ impl CommitLog {
                 return false;
             }
             std::mem::swap(&mut w.staging.bytes, &mut *buf);
-            (w.write_offset - buf.len() as u64, w.staging.last_store_ts)
+            (w.write_offset - buf.len() as u64, w.last_store_ts)
         };
         match self.write_pieces(from, &buf) {
             Ok(()) => {
